@@ -1,0 +1,3 @@
+//! The hostwatch agent.
+
+pub mod config;

@@ -1,0 +1,61 @@
+//! The service APIs: one module per service, each turning a decoded request into a [`Shape`].
+//!
+//! Every handler receives its input as a JSON tree (awsJson bodies as sent; awsQuery bodies
+//! decoded by `hostwatch_aws::query`) and deserialises it with the `hostwatch_aws::lenient` types,
+//! so one implementation serves every protocol. Handlers return `Ok(None)` for operations without
+//! output members.
+
+pub mod cloudwatch;
+pub mod logs;
+
+use hostwatch_aws::{ApiError, Protocol};
+use serde::de::DeserializeOwned;
+
+use crate::auth::Identity;
+
+/// What a handler knows about the request besides its input.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    pub request_id: String,
+    pub identity: Identity,
+    pub protocol: Protocol,
+    /// The collector's region (resource ARNs).
+    pub region: String,
+    pub account_id: String,
+    /// Milliseconds since the epoch, from the collector's clock, taken once per request.
+    pub now_ms: i64,
+}
+
+/// Deserialise an operation's input, mapping failures to the service's error shape.
+pub fn parse_input<T: DeserializeOwned>(
+    input: serde_json::Value,
+    cloudwatch: bool,
+) -> Result<T, ApiError> {
+    serde_json::from_value(input).map_err(|e| {
+        if cloudwatch {
+            ApiError::invalid_parameter_value(format!("Invalid request: {e}"))
+        } else {
+            ApiError::new(
+                "SerializationException",
+                400,
+                format!("Invalid request: {e}"),
+            )
+        }
+    })
+}
+
+/// The error for an operation this collector does not implement.
+pub fn unknown_operation(service_prefix: &str, op: &str, cloudwatch: bool) -> ApiError {
+    if cloudwatch {
+        ApiError::cloudwatch(
+            "InvalidAction",
+            format!("The action {op} is not valid for this web service."),
+        )
+    } else {
+        ApiError::new(
+            "UnknownOperationException",
+            400,
+            format!("Unknown operation {service_prefix}.{op}"),
+        )
+    }
+}

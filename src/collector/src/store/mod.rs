@@ -1,0 +1,24 @@
+//! Durable storage for the collector.
+//!
+//! Each concern owns one SQLite database file under the data directory (`metrics.db`,
+//! `logs.db`), opened through [`sqlite::open`] (WAL mode, versioned migrations) and written
+//! through a [`sqlite::Committer`]: a single writer thread that group-commits the jobs of all
+//! concurrent requests in one transaction and answers each request only after that transaction
+//! has committed. Reads use their own connections and never block the writer.
+
+pub mod sqlite;
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+    #[error("the storage writer has stopped")]
+    WriterGone,
+    #[error("database schema version {found} is newer than this collector supports ({supported})")]
+    SchemaTooNew { found: i64, supported: i64 },
+}
