@@ -456,6 +456,47 @@ mod tests {
         );
     }
 
+    // Recorded from botocore's SigV4Auth for the same request (a PutMetricData over awsJson 1.0),
+    // with and without a session token: the agent's signer must produce botocore's signature.
+    #[test]
+    fn matches_botocore() {
+        let body = br#"{"Namespace":"CWAgent","MetricData":[{"MetricName":"cpu_usage_idle","Value":97.5}]}"#;
+        let req = SignableRequest {
+            method: "POST",
+            path: "/",
+            query: "",
+            headers: vec![
+                ("Content-Type".into(), "application/x-amz-json-1.0".into()),
+                (
+                    "X-Amz-Target".into(),
+                    "GraniteServiceVersion20100801.PutMetricData".into(),
+                ),
+                ("x-amzn-query-mode".into(), "true".into()),
+                ("User-Agent".into(), "botocore/test".into()),
+                ("host".into(), "127.0.0.1:4590".into()),
+            ],
+            body,
+        };
+        let now = parse_amz_date("20261122T105339Z").unwrap();
+        let mut creds = Credentials::new("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
+        let auth = |creds: &Credentials| {
+            sign(&req, creds, "us-east-1", "monitoring", now)
+                .last()
+                .unwrap()
+                .1
+                .clone()
+        };
+        assert_eq!(
+            auth(&creds),
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261122/us-east-1/monitoring/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target;x-amzn-query-mode, Signature=aa6f2b2cc11aec1f9c2e2f818c838f584780eec3162bc3fed8ddca257a44235f"
+        );
+        creds.session_token = Some("SESSIONTOKEN".into());
+        assert_eq!(
+            auth(&creds),
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261122/us-east-1/monitoring/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-amz-target;x-amzn-query-mode, Signature=84ede8b5c8ac8b16047f52a886477ec6de0c927c41d623ab1879c47643604c01"
+        );
+    }
+
     #[test]
     fn sign_then_verify() {
         let creds = Credentials::new("AKID", "secret");

@@ -1,0 +1,37 @@
+"""Gzip request bodies are accepted after the signature check (botocore compresses PutMetricData
+bodies over its threshold), and a gzip bomb is refused with a size error."""
+import gzip
+import os
+import sys
+import urllib.error
+import urllib.request
+
+import boto3
+import botocore.session
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+
+EP = os.environ["HOSTWATCH_ENDPOINT"]
+creds = botocore.session.get_session().get_credentials()
+
+# botocore compresses when the body is at least this many bytes.
+cw = boto3.client("cloudwatch", endpoint_url=EP, config=botocore.config.Config(request_min_compression_size_bytes=128))
+cw.put_metric_data(Namespace="Gz", MetricData=[{"MetricName": f"m{i}", "Value": float(i)} for i in range(200)])
+names = set()
+for page in cw.get_paginator("list_metrics").paginate(Namespace="Gz"):
+    names.update(m["MetricName"] for m in page["Metrics"])
+assert len(names) == 200, len(names)
+
+# A small body that inflates past the cap.
+bomb = gzip.compress(b"{" + b" " * (64 * 1024 * 1024) + b"}")
+req = AWSRequest(method="POST", url=EP + "/", data=bomb, headers={
+    "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "Logs_20140328.DescribeLogGroups",
+    "Content-Encoding": "gzip"})
+SigV4Auth(creds, "logs", "us-east-1").add_auth(req)
+p = req.prepare()
+try:
+    urllib.request.urlopen(urllib.request.Request(EP + "/", data=bomb, headers=dict(p.headers), method="POST"))
+    sys.exit("a gzip bomb was accepted")
+except urllib.error.HTTPError as e:
+    assert e.code == 413, e.code
+print("ok")
