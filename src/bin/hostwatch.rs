@@ -35,17 +35,27 @@ enum Cmd {
 
 fn main() -> anyhow::Result<()> {
     match Args::parse().command {
-        Cmd::Demo { data_dir, listen, duration } => demo(&data_dir, listen, duration),
+        Cmd::Demo {
+            data_dir,
+            listen,
+            duration,
+        } => demo(&data_dir, listen, duration),
     }
 }
 
 /// The binaries live next to this one (cargo's target dir, or /usr/bin when packaged).
 fn sibling(name: &str) -> anyhow::Result<PathBuf> {
     let me = std::env::current_exe().context("cannot locate the hostwatch binary")?;
-    let dir = me.parent().context("the hostwatch binary has no parent directory")?;
+    let dir = me
+        .parent()
+        .context("the hostwatch binary has no parent directory")?;
     let p = dir.join(name);
     if !p.exists() {
-        bail!("{} not found next to {}; build all binaries with `cargo build --release`", name, me.display());
+        bail!(
+            "{} not found next to {}; build all binaries with `cargo build --release`",
+            name,
+            me.display()
+        );
     }
     Ok(p)
 }
@@ -55,15 +65,21 @@ struct Killer(Vec<Child>);
 impl Drop for Killer {
     fn drop(&mut self) {
         for c in self.0.iter_mut().rev() {
-            let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(c.id().to_string())
+                .status();
             let _ = c.wait();
         }
     }
 }
 
 fn demo(data_dir: &Path, listen: SocketAddr, duration: Option<u64>) -> anyhow::Result<()> {
-    std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
-    let data_dir = data_dir.canonicalize().context("cannot resolve the data directory")?;
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
+    let data_dir = data_dir
+        .canonicalize()
+        .context("cannot resolve the data directory")?;
     let collector_dir = data_dir.join("collector");
     let mut children = Killer(Vec::new());
 
@@ -119,7 +135,10 @@ fn demo(data_dir: &Path, listen: SocketAddr, duration: Option<u64>) -> anyhow::R
     children.0.push(agent);
 
     let host = hostname_of_this_machine();
-    let env = format!("AWS_SHARED_CREDENTIALS_FILE={} AWS_PROFILE=hostwatch AWS_REGION=us-east-1", creds.display());
+    let env = format!(
+        "AWS_SHARED_CREDENTIALS_FILE={} AWS_PROFILE=hostwatch AWS_REGION=us-east-1",
+        creds.display()
+    );
     println!(
         r#"
 hostwatch demo is running.
@@ -146,7 +165,9 @@ Press Ctrl-C to stop."#,
         cfg = agent_config.display(),
     );
     let (tx, rx) = std::sync::mpsc::channel::<()>();
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     std::thread::spawn(move || {
         runtime.block_on(async {
             let _ = tokio::signal::ctrl_c().await;
@@ -167,5 +188,7 @@ Press Ctrl-C to stop."#,
 }
 
 fn hostname_of_this_machine() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_else(|_| "localhost".into())
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into())
 }

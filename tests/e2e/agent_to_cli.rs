@@ -23,7 +23,11 @@ fn has_metric(list: &Value, name: &str, dims: &[(&str, &str)]) -> bool {
     list["Metrics"].as_array().into_iter().flatten().any(|m| {
         m["MetricName"] == name
             && dims.iter().all(|(k, v)| {
-                m["Dimensions"].as_array().into_iter().flatten().any(|d| d["Name"] == *k && (v.is_empty() || d["Value"] == *v))
+                m["Dimensions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|d| d["Name"] == *k && (v.is_empty() || d["Value"] == *v))
             })
     })
 }
@@ -52,19 +56,42 @@ fn agent_metrics_reach_the_cli() {
     let host = hostname_of_this_machine();
     let listed = wait_for(Duration::from_secs(60), || {
         let l = c.aws_json(&["cloudwatch", "list-metrics", "--namespace", "CWAgent"]);
-        (has_metric(&l, "cpu_usage_idle", &[("host", &host), ("cpu", "cpu-total")])
-            && has_metric(&l, "cpu_usage_idle", &[("host", &host), ("cpu", "cpu0")])
+        (has_metric(
+            &l,
+            "cpu_usage_idle",
+            &[("host", &host), ("cpu", "cpu-total")],
+        ) && has_metric(&l, "cpu_usage_idle", &[("host", &host), ("cpu", "cpu0")])
             && has_metric(&l, "mem_used_percent", &[("host", &host)])
             && has_metric(&l, "mem_available", &[("host", &host)]))
         .then_some(l)
     });
-    assert!(listed.is_some(), "agent metrics never appeared in list-metrics");
+    assert!(
+        listed.is_some(),
+        "agent metrics never appeared in list-metrics"
+    );
 
     let start = iso(now_secs() - 600);
     let end = iso(now_secs() + 60);
     let dims = format!("Name=host,Value={host} Name=cpu,Value=cpu-total");
-    let mut args = vec!["cloudwatch", "get-metric-statistics", "--namespace", "CWAgent", "--metric-name", "cpu_usage_idle",
-        "--start-time", &start, "--end-time", &end, "--period", "60", "--statistics", "Average", "Maximum", "Minimum", "--dimensions"];
+    let mut args = vec![
+        "cloudwatch",
+        "get-metric-statistics",
+        "--namespace",
+        "CWAgent",
+        "--metric-name",
+        "cpu_usage_idle",
+        "--start-time",
+        &start,
+        "--end-time",
+        &end,
+        "--period",
+        "60",
+        "--statistics",
+        "Average",
+        "Maximum",
+        "Minimum",
+        "--dimensions",
+    ];
     args.extend(dims.split(' '));
     let out = c.aws_json(&args);
     let dps = out["Datapoints"].as_array().cloned().unwrap_or_default();
@@ -74,13 +101,45 @@ fn agent_metrics_reach_the_cli() {
         let v = d["Average"].as_f64().unwrap();
         assert!((0.0..=100.0).contains(&v), "{d}");
     }
-    let out = c.aws_json(&["cloudwatch", "get-metric-statistics", "--namespace", "CWAgent", "--metric-name", "mem_used_percent",
-        "--start-time", &start, "--end-time", &end, "--period", "60", "--statistics", "Average", "--dimensions", &format!("Name=host,Value={host}")]);
+    let out = c.aws_json(&[
+        "cloudwatch",
+        "get-metric-statistics",
+        "--namespace",
+        "CWAgent",
+        "--metric-name",
+        "mem_used_percent",
+        "--start-time",
+        &start,
+        "--end-time",
+        &end,
+        "--period",
+        "60",
+        "--statistics",
+        "Average",
+        "--dimensions",
+        &format!("Name=host,Value={host}"),
+    ]);
     let dps = out["Datapoints"].as_array().cloned().unwrap_or_default();
     assert!(!dps.is_empty(), "{out}");
     assert_eq!(dps[0]["Unit"], "Percent");
-    let out = c.aws_json(&["cloudwatch", "get-metric-statistics", "--namespace", "CWAgent", "--metric-name", "mem_available",
-        "--start-time", &start, "--end-time", &end, "--period", "60", "--statistics", "Average", "--dimensions", &format!("Name=host,Value={host}")]);
+    let out = c.aws_json(&[
+        "cloudwatch",
+        "get-metric-statistics",
+        "--namespace",
+        "CWAgent",
+        "--metric-name",
+        "mem_available",
+        "--start-time",
+        &start,
+        "--end-time",
+        &end,
+        "--period",
+        "60",
+        "--statistics",
+        "Average",
+        "--dimensions",
+        &format!("Name=host,Value={host}"),
+    ]);
     assert_eq!(out["Datapoints"][0]["Unit"], "Bytes", "{out}");
 
     // SIGTERM: flush and exit within 10 s.
@@ -114,13 +173,20 @@ fn once_prints_datapoints() {
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).expect("JSON line"))
         .collect();
     let find = |name: &str, cpu: Option<&str>| {
-        lines.iter().find(|l| l["metric_name"] == name && cpu.is_none_or(|c| l["dimensions"]["cpu"] == c)).cloned()
+        lines
+            .iter()
+            .find(|l| l["metric_name"] == name && cpu.is_none_or(|c| l["dimensions"]["cpu"] == c))
+            .cloned()
     };
     let idle = find("cpu_usage_idle", Some("cpu-total")).expect("cpu_usage_idle for cpu-total");
     assert_eq!(idle["namespace"], "CWAgent");
@@ -132,11 +198,17 @@ fn once_prints_datapoints() {
     assert!(find("cpu_usage_user", Some("cpu-total")).is_some());
     let mem = find("mem_used_percent", None).expect("mem_used_percent");
     assert_eq!(mem["unit"], "Percent");
-    assert_eq!(find("mem_available", None).expect("mem_available")["unit"], "Bytes");
+    assert_eq!(
+        find("mem_available", None).expect("mem_available")["unit"],
+        "Bytes"
+    );
     // Nothing that was not configured.
     assert!(find("cpu_usage_iowait", None).is_none());
 }
 
 fn hostname_of_this_machine() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap().trim().to_string()
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap()
+        .trim()
+        .to_string()
 }

@@ -10,7 +10,10 @@ fn signatures_keys_and_skew() {
     assert_ok(&c.python("auth.py", &[]));
     // The generated credentials file is private.
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(c.credentials_file()).unwrap().permissions().mode();
+    let mode = std::fs::metadata(c.credentials_file())
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600);
 }
 
@@ -19,12 +22,30 @@ fn cli_with_wrong_secret_is_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let c = Collector::start(dir.path());
     let good = std::fs::read_to_string(c.credentials_file()).unwrap();
-    let id = good.lines().find_map(|l| l.strip_prefix("aws_access_key_id = ")).unwrap().to_string();
+    let id = good
+        .lines()
+        .find_map(|l| l.strip_prefix("aws_access_key_id = "))
+        .unwrap()
+        .to_string();
     let bad = dir.path().join("bad-credentials");
     let mut f = std::fs::File::create(&bad).unwrap();
-    writeln!(f, "[hostwatch]\naws_access_key_id = {id}\naws_secret_access_key = {}", "y".repeat(40)).unwrap();
+    writeln!(
+        f,
+        "[hostwatch]\naws_access_key_id = {id}\naws_secret_access_key = {}",
+        "y".repeat(40)
+    )
+    .unwrap();
     let out = std::process::Command::new("aws")
-        .args(["cloudwatch", "list-metrics", "--endpoint-url", &c.endpoint, "--region", "us-east-1", "--profile", "hostwatch"])
+        .args([
+            "cloudwatch",
+            "list-metrics",
+            "--endpoint-url",
+            &c.endpoint,
+            "--region",
+            "us-east-1",
+            "--profile",
+            "hostwatch",
+        ])
         .env("AWS_SHARED_CREDENTIALS_FILE", &bad)
         .env("AWS_CONFIG_FILE", "/dev/null")
         .env("AWS_MAX_ATTEMPTS", "1")

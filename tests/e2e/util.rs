@@ -55,8 +55,14 @@ impl Collector {
                 }
             }
         });
-        let endpoint = rx.recv_timeout(Duration::from_secs(60)).expect("collector did not report its address");
-        Collector { child, endpoint, data_dir: data_dir.to_path_buf() }
+        let endpoint = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("collector did not report its address");
+        Collector {
+            child,
+            endpoint,
+            data_dir: data_dir.to_path_buf(),
+        }
     }
 
     /// The generated shared-credentials file.
@@ -68,7 +74,16 @@ impl Collector {
     pub fn aws(&self, args: &[&str]) -> Output {
         Command::new("aws")
             .args(args)
-            .args(["--endpoint-url", &self.endpoint, "--region", "us-east-1", "--profile", "hostwatch", "--output", "json"])
+            .args([
+                "--endpoint-url",
+                &self.endpoint,
+                "--region",
+                "us-east-1",
+                "--profile",
+                "hostwatch",
+                "--output",
+                "json",
+            ])
             .env("AWS_SHARED_CREDENTIALS_FILE", self.credentials_file())
             .env("AWS_CONFIG_FILE", "/dev/null")
             .env_remove("AWS_ACCESS_KEY_ID")
@@ -131,7 +146,10 @@ impl Drop for Collector {
 
 /// Send a signal by name with the system's `kill`.
 pub fn signal(child: &Child, name: &str) {
-    let _ = Command::new("kill").arg(format!("-{name}")).arg(child.id().to_string()).status();
+    let _ = Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(child.id().to_string())
+        .status();
 }
 
 /// Assert a Python script succeeded, showing its output otherwise.
@@ -166,5 +184,8 @@ pub fn now_secs() -> i64 {
 
 /// ISO-8601 for `secs`.
 pub fn iso(secs: i64) -> String {
-    chrono::DateTime::from_timestamp(secs, 0).expect("valid time").format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    chrono::DateTime::from_timestamp(secs, 0)
+        .expect("valid time")
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }
