@@ -1,3 +1,11 @@
 //! The hostwatch agent.
+//!
+//! - [`config`]: the CloudWatch agent's JSON configuration, validated;
+//! - [`collect`]: host metric plugins (one file per plugin) producing CloudWatch datums;
+//! - [`ship`]: credentials, instance metadata and the PutMetricData client;
+//! - [`run`]: the daemon loop and the `--once` mode.
 
+pub mod collect;
 pub mod config;
+pub mod run;
+pub mod ship;

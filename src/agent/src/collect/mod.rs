@@ -18,10 +18,18 @@
 //!   for that tick only.
 
 pub mod cpu;
+pub mod delta;
 pub mod dimensions;
+pub mod disk;
+pub mod diskio;
 pub mod emit;
 pub mod mem;
+pub mod net;
+pub mod netstat;
+pub mod processes;
+pub mod procstat;
 pub mod rollup;
+pub mod swap;
 
 use hostwatch_model::MetricDatum;
 use std::path::PathBuf;

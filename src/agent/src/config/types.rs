@@ -5,6 +5,10 @@
 //! already applied here, measurement names are normalised (plugin prefix removed:
 //! `cpu_usage_idle` and `usage_idle` both become field `usage_idle`), and `${aws:...}`
 //! placeholders are kept verbatim for the runtime to resolve.
+//!
+//! Regular expressions (procstat `exe` / `pattern`, `multi_line_start_pattern`, `blacklist`,
+//! `filters`) have been compiled at load time and are stored in the syntax of the `regex` crate
+//! (RE2's literal-brace quirk already escaped), so `Regex::new` on them succeeds.
 
 use hostwatch_model::Unit;
 use std::collections::BTreeMap;
@@ -53,13 +57,17 @@ pub struct Measurement {
     pub field: String,
     /// `rename`: the metric name to emit instead of `<plugin>_<field>`.
     pub rename: Option<String>,
-    /// `unit`: overrides the default unit.
+    /// `unit`: overrides the default unit. OpenTelemetry names with an exact equivalent are
+    /// mapped (`By` is `Bytes`); an unknown name is `Some(Unit::None)`, as the CloudWatch agent
+    /// sends it (the loader warns).
     pub unit: Option<Unit>,
 }
 
 /// Options every host plugin has.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PluginCommon {
+    /// Never empty in a loaded config (a plugin with an empty list is left out), without
+    /// duplicate fields, in config order.
     pub measurements: Vec<Measurement>,
     /// Seconds; `None` means the agent interval.
     pub metrics_collection_interval: Option<u64>,
@@ -108,7 +116,9 @@ pub struct ProcstatConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProcessSelector {
     PidFile(String),
+    /// A regex on the process name.
     Exe(String),
+    /// A regex on the full command line.
     Pattern(String),
 }
 
@@ -175,12 +185,16 @@ pub struct FileLogConfig {
     pub file_path: String,
     pub log_group_name: Option<String>,
     pub log_stream_name: Option<String>,
+    /// `STANDARD` or `INFREQUENT_ACCESS` (upper-cased; the config may use any case).
     pub log_group_class: Option<String>,
     pub retention_in_days: Option<i64>,
     pub timestamp_format: Option<String>,
+    /// `Local`, `LOCAL` or `UTC`; only `UTC` means UTC.
     pub timezone: Option<String>,
     pub trim_timestamp: bool,
+    /// A regex, or the keyword `{timestamp_format}`; `None` means the default `^[\S]`.
     pub multi_line_start_pattern: Option<String>,
+    /// Lower-cased encoding name (e.g. `utf-8`, `iso8859-1`); `None` means UTF-8.
     pub encoding: Option<String>,
     /// `(type, expression)`: `include` or `exclude` with a regex.
     pub filters: Vec<(String, String)>,
