@@ -236,7 +236,6 @@ fn build_plugins(config: &AgentConfig, ctx: &HostContext, options: &RunOptions) 
     let root = options.proc_root.as_path();
     let mc = &metrics.metrics_collected;
     if let Some(cpu) = &mc.cpu {
-        // Also covers the reference agent's quirk: no `resources` and `totalcpu: false` = nothing.
         let src = CpuSource::new(cpu, ctx, agent_interval, root);
         let productive = src.is_productive();
         add_plugin(

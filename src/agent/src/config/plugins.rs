@@ -123,13 +123,16 @@ fn cpu(ctx: &mut Ctx, obj: &Obj<'_>) -> Option<CpuConfig> {
             }
         }
     }
-    let total_cpu = obj.bool(ctx, "totalcpu").unwrap_or(true);
+    let mut total_cpu = obj.bool(ctx, "totalcpu").unwrap_or(true);
     let common = common(ctx, obj, "cpu", true)?;
     if !per_cpu && !total_cpu {
+        // The CloudWatch agent's Standard preset writes exactly this and then silently collects
+        // no cpu metrics at all. The measurements were asked for, so collect the total.
         ctx.warn(
             &obj.path,
-            "totalcpu is false and resources is not [\"*\"]: no cpu metrics are collected",
+            "totalcpu is false and resources is not [\"*\"]: the CloudWatch agent would collect no cpu metrics; collecting cpu-total instead",
         );
+        total_cpu = true;
     }
     Some(CpuConfig {
         common,

@@ -135,19 +135,19 @@ fn invalid_upstream_sample_names_every_path() {
 }
 
 #[test]
-fn standard_config_keeps_the_cpu_quirk() {
+fn standard_config_fixes_the_cpu_quirk() {
     let l = load("standard_config_linux.json");
     let cpu = collected(&l).cpu.as_ref().unwrap();
-    assert!(!cpu.per_cpu);
-    assert!(!cpu.total_cpu);
     assert_eq!(
         cpu.common.measurements,
         plain(&["usage_idle", "usage_iowait", "usage_user", "usage_system"])
     );
-    assert!(l
-        .warnings
-        .iter()
-        .any(|w| w.contains("/metrics/metrics_collected/cpu | Warning : totalcpu is false")));
+    assert!(l.warnings.iter().any(|w| w
+        .contains("/metrics/metrics_collected/cpu | Warning : totalcpu is false")
+        && w.contains("collecting cpu-total instead")));
+    // The Standard preset's quirk does not exist here: the total is collected.
+    let cpu = collected(&l).cpu.as_ref().unwrap();
+    assert!(cpu.total_cpu && !cpu.per_cpu);
     let disk = collected(&l).disk.as_ref().unwrap();
     assert_eq!(disk.resources, strings(&["*"]));
     assert_eq!(
