@@ -302,10 +302,6 @@ async fn api_request(
     } else {
         body.to_vec()
     };
-    let (operation, input) = match decode(&route, &body) {
-        Ok(x) => x,
-        Err(e) => return into_response(protocol::render_error(&route, &e, &request_id)),
-    };
     let ctx = RequestContext {
         request_id: request_id.clone(),
         identity,
@@ -314,19 +310,21 @@ async fn api_request(
         account_id: state.account_id.clone(),
         now_ms,
     };
-    let result = match route.service {
-        Service::CloudWatch => state.cloudwatch.handle(&operation, input, &ctx).await,
-        Service::Logs => state.logs.handle(&operation, input, &ctx).await,
-        Service::Events => Err(crate::api::unknown_operation(
-            "AWSEvents",
-            &operation,
-            false,
-        )),
-        Service::Ssm => Err(crate::api::unknown_operation(
-            "AmazonSSM",
-            &operation,
-            false,
-        )),
+    let (operation, result) = match (route.service, &route.operation) {
+        // Logs parses its own bodies: PutLogEvents is read straight from the bytes.
+        (Service::Logs, Some(op)) => (op.clone(), state.logs.handle_body(op, &body, &ctx).await),
+        _ => match decode(&route, &body) {
+            Err(e) => return into_response(protocol::render_error(&route, &e, &request_id)),
+            Ok((op, input)) => {
+                let result = match route.service {
+                    Service::CloudWatch => state.cloudwatch.handle(&op, input, &ctx).await,
+                    Service::Logs => state.logs.handle(&op, input, &ctx).await,
+                    Service::Events => Err(crate::api::unknown_operation("AWSEvents", &op, false)),
+                    Service::Ssm => Err(crate::api::unknown_operation("AmazonSSM", &op, false)),
+                };
+                (op, result)
+            }
+        },
     };
     match result {
         Ok(out) => {
@@ -379,18 +377,10 @@ fn decode(route: &Route, body: &[u8]) -> Result<(String, serde_json::Value), Api
             })?;
             Ok((q.action, q.params))
         }
-        (_, Some(op)) => {
-            let input = if body.iter().all(u8::is_ascii_whitespace) {
-                serde_json::Value::Object(Default::default())
-            } else {
-                serde_json::from_slice(body)
-                    .map_err(|e| malformed(route, &format!("Malformed JSON body: {e}")))?
-            };
-            if !input.is_object() {
-                return Err(malformed(route, "The request body must be a JSON object."));
-            }
-            Ok((op.clone(), input))
-        }
+        (_, Some(op)) => Ok((
+            op.clone(),
+            crate::api::parse_json_body(body, route.service == Service::CloudWatch)?,
+        )),
         (_, None) => Err(malformed(route, "Missing operation.")),
     }
 }

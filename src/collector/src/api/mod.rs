@@ -44,6 +44,28 @@ pub fn parse_input<T: DeserializeOwned>(
     })
 }
 
+/// Parse an awsJson body into a JSON object; an empty (or all-whitespace) body is `{}`.
+pub fn parse_json_body(body: &[u8], cloudwatch: bool) -> Result<serde_json::Value, ApiError> {
+    let malformed = |msg: String| {
+        if cloudwatch {
+            ApiError::cloudwatch("MalformedInput", msg)
+        } else {
+            ApiError::new("SerializationException", 400, msg)
+        }
+    };
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(serde_json::Value::Object(Default::default()));
+    }
+    let input: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| malformed(format!("Malformed JSON body: {e}")))?;
+    if !input.is_object() {
+        return Err(malformed(
+            "The request body must be a JSON object.".to_string(),
+        ));
+    }
+    Ok(input)
+}
+
 /// The error for an operation this collector does not implement.
 pub fn unknown_operation(service_prefix: &str, op: &str, cloudwatch: bool) -> ApiError {
     if cloudwatch {
