@@ -6,6 +6,7 @@
 //! region = "us-east-1"
 //! account_id = "000000000000"
 //! max_body_bytes = 10485760        # after gzip inflation too
+//! max_inflight_requests = 64       # API requests read and served at once; others wait
 //!
 //! [tls]                            # optional
 //! cert = "/etc/hostwatch/cert.pem"
@@ -26,6 +27,10 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:4590";
 
 /// Largest request body accepted, before and after gzip inflation.
 pub const DEFAULT_MAX_BODY: usize = 10 * 1024 * 1024;
+
+/// API requests read and served at once. Bodies are buffered whole, so this bounds the memory
+/// requests can take (about this many times `max_body_bytes` at worst); later requests wait.
+pub const DEFAULT_MAX_INFLIGHT: usize = 64;
 
 /// One configured access key.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -57,6 +62,8 @@ pub struct CollectorConfig {
     pub account_id: String,
     #[serde(default = "default_max_body")]
     pub max_body_bytes: usize,
+    #[serde(default = "default_max_inflight")]
+    pub max_inflight_requests: usize,
     #[serde(default)]
     pub tls: Option<TlsConfig>,
     #[serde(default)]
@@ -78,6 +85,9 @@ fn default_account() -> String {
 fn default_max_body() -> usize {
     DEFAULT_MAX_BODY
 }
+fn default_max_inflight() -> usize {
+    DEFAULT_MAX_INFLIGHT
+}
 
 impl Default for CollectorConfig {
     fn default() -> Self {
@@ -87,6 +97,7 @@ impl Default for CollectorConfig {
             region: default_region(),
             account_id: default_account(),
             max_body_bytes: DEFAULT_MAX_BODY,
+            max_inflight_requests: DEFAULT_MAX_INFLIGHT,
             tls: None,
             keys: Vec::new(),
         }

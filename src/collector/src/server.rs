@@ -38,6 +38,8 @@ pub struct AppState {
     pub region: String,
     pub account_id: String,
     pub max_body: usize,
+    /// Permits for API requests in flight (see `max_inflight_requests`).
+    pub inflight: tokio::sync::Semaphore,
     pub data_dir: PathBuf,
     pub cloudwatch: CloudWatchApi,
     pub logs: LogsApi,
@@ -93,6 +95,10 @@ pub fn app(state: Arc<AppState>) -> Router {
     let limit = state.max_body;
     Router::new()
         .route("/", post(api_request).get(index))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limit_inflight,
+        ))
         .route("/healthz", get(healthz))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
@@ -123,6 +129,7 @@ pub async fn serve(config: CollectorConfig, clock: SharedClock) -> Result<Runnin
         region: config.region.clone(),
         account_id: config.account_id.clone(),
         max_body: config.max_body_bytes,
+        inflight: tokio::sync::Semaphore::new(config.max_inflight_requests.max(1)),
         data_dir: config.data_dir.clone(),
         cloudwatch,
         logs,
@@ -170,6 +177,19 @@ pub async fn serve(config: CollectorConfig, clock: SharedClock) -> Result<Runnin
         handle,
         task,
     })
+}
+
+/// Hold a permit while a request's body is read and served, so at most `max_inflight_requests`
+/// bodies are in memory at once.
+async fn limit_inflight(
+    State(state): State<Arc<AppState>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match state.inflight.acquire().await {
+        Ok(_permit) => next.run(request).await,
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response(),
+    }
 }
 
 async fn index() -> Html<&'static str> {
