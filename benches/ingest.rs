@@ -17,11 +17,17 @@
 //! The load generator shares the machine's cores with the collector, so the figures are a
 //! lower bound for a collector with the machine to itself.
 
+// A benchmark is a test program: a setup step that fails should stop it loudly.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+#[path = "common/mod.rs"]
+mod common;
+
+use common::{print_table, proc_cpu_ns, seconds_arg, start_collector, stop, vm_hwm_kb};
 use hostwatch_aws::sigv4::{sign, SignableRequest};
 use hostwatch_aws::Credentials;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,14 +35,7 @@ use std::time::{Duration, Instant};
 const CLIENTS: usize = 4;
 
 fn main() {
-    let mut seconds = 15u64;
-    let args: Vec<String> = std::env::args().collect();
-    if let Some(i) = args.iter().position(|a| a == "--seconds") {
-        seconds = args
-            .get(i + 1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(seconds);
-    }
+    let seconds = seconds_arg(15);
     let dir = tempfile::tempdir().expect("temp dir");
     let mut rows = Vec::new();
 
@@ -83,18 +82,11 @@ fn main() {
         format!("{:.1}", hwm_kb as f64 / 1024.0),
     ));
 
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .arg(collector.id().to_string())
-        .status();
-    let _ = collector.wait();
+    stop(&mut collector, Duration::from_secs(10));
 
-    let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(10);
-    println!("\n| {:width$} | {:>12} |", "measurement", "result");
-    println!("|{}|{}|", "-".repeat(width + 2), "-".repeat(14));
-    for (k, v) in rows {
-        println!("| {k:width$} | {v:>12} |");
-    }
+    println!();
+    let rows: Vec<Vec<String>> = rows.into_iter().map(|(k, v)| vec![k, v]).collect();
+    print_table(&["measurement", "result"], &rows);
 }
 
 fn raw_sqlite(path: &Path, n: i64) -> f64 {
@@ -123,26 +115,6 @@ fn raw_sqlite(path: &Path, n: i64) -> f64 {
         tx.commit().expect("commit");
     }
     n as f64 / start.elapsed().as_secs_f64()
-}
-
-fn start_collector(data_dir: &Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hostwatch-collector"))
-        .args(["--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start collector");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let endpoint = loop {
-        let line = lines.next().expect("collector output").expect("line");
-        if let Some(url) = line.strip_prefix("hostwatch-collector listening on ") {
-            break url.to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines.map_while(Result::ok) {});
-    (child, endpoint)
 }
 
 fn read_creds(path: &Path) -> Credentials {
@@ -343,25 +315,6 @@ fn run_clients(
     )
 }
 
-/// Nanoseconds on CPU, summed over every thread of `pid` (schedstat, finer than stat's ticks).
-fn proc_cpu_ns(pid: u32) -> Option<u64> {
-    let mut total = 0;
-    for entry in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
-        let path = entry.ok()?.path().join("schedstat");
-        let s = std::fs::read_to_string(path).ok()?;
-        total += s.split_whitespace().next()?.parse::<u64>().ok()?;
-    }
-    Some(total)
-}
-
-fn vm_hwm_kb(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-}
-
 /// Run the agent at a 1 s interval; returns (CPU ms per cycle, peak RSS kB, cycles).
 fn agent_cost(endpoint: &str, creds: &Path, dir: &Path, seconds: u64) -> (f64, u64, u64) {
     let cfg = dir.join("agent-bench.json");
@@ -397,7 +350,6 @@ fn agent_cost(endpoint: &str, creds: &Path, dir: &Path, seconds: u64) -> (f64, u
         "cached",
         "free",
         "inactive",
-        "shared",
         "total",
         "used",
         "used_percent",
@@ -426,11 +378,7 @@ fn agent_cost(endpoint: &str, creds: &Path, dir: &Path, seconds: u64) -> (f64, u
     std::thread::sleep(Duration::from_secs(seconds));
     let t1 = proc_cpu_ns(agent.id()).unwrap_or(0);
     let hwm = vm_hwm_kb(agent.id()).unwrap_or(0);
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .arg(agent.id().to_string())
-        .status();
-    let _ = agent.wait();
+    stop(&mut agent, Duration::from_secs(15));
     let cpu_ms = t1.saturating_sub(t0) as f64 / 1e6;
     (cpu_ms / seconds as f64, hwm, seconds)
 }

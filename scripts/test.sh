@@ -4,6 +4,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# openssl makes the TLS test's certificate; it is on Debian's base image, but make sure.
+if ! command -v openssl >/dev/null 2>&1; then
+    apt-get update -qq && apt-get install -y -qq openssl
+fi
+# Independent host agents the end-to-end comparison test and the host_agents bench run beside
+# the agent.
+if ! command -v prometheus-node-exporter >/dev/null 2>&1 || ! command -v collectd >/dev/null 2>&1; then
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus-node-exporter collectd-core
+fi
 python3 -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
 if ! command -v cargo-nextest >/dev/null 2>&1; then
     cargo install --locked cargo-nextest

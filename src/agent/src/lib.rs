@@ -3,9 +3,13 @@
 //! - [`config`]: the CloudWatch agent's JSON configuration, validated;
 //! - [`collect`]: host metric plugins (one file per plugin) producing CloudWatch datums;
 //! - [`ship`]: credentials, instance metadata and the PutMetricData client;
-//! - [`run`]: the daemon loop and the `--once` mode.
+//! - [`run`]: the daemon loop and the `--once` mode;
+//! - [`statsd`]: the StatsD listener and its metric source;
+//! - [`collectd`]: the collectd network-protocol receiver and its metric source.
 
 pub mod collect;
+pub mod collectd;
 pub mod config;
 pub mod run;
 pub mod ship;
+pub mod statsd;

@@ -156,15 +156,23 @@ fn needs_metadata(config: &AgentConfig) -> bool {
         return false;
     };
     let mc = &m.metrics_collected;
+    let plugin_maps = [
+        mc.cpu.as_ref().map(|c| &c.common.append_dimensions),
+        mc.mem.as_ref().map(|c| &c.append_dimensions),
+        mc.swap.as_ref().map(|c| &c.append_dimensions),
+        mc.disk.as_ref().map(|c| &c.common.append_dimensions),
+        mc.diskio.as_ref().map(|c| &c.common.append_dimensions),
+        mc.net.as_ref().map(|c| &c.common.append_dimensions),
+        mc.netstat.as_ref().map(|c| &c.append_dimensions),
+        mc.processes.as_ref().map(|c| &c.append_dimensions),
+        mc.collectd.as_ref().map(|c| &c.append_dimensions),
+    ];
     has_placeholder(&m.append_dimensions)
+        || plugin_maps.into_iter().flatten().any(has_placeholder)
         || mc
-            .cpu
-            .as_ref()
-            .is_some_and(|c| has_placeholder(&c.common.append_dimensions))
-        || mc
-            .mem
-            .as_ref()
-            .is_some_and(|c| has_placeholder(&c.append_dimensions))
+            .procstat
+            .iter()
+            .any(|p| has_placeholder(&p.common.append_dimensions))
 }
 
 /// Instance metadata, when the config needs it and the service answers.
@@ -198,10 +206,45 @@ pub fn host_context(config: &AgentConfig, metadata: Option<InstanceMetadata>) ->
 }
 
 /// One scheduled plugin.
+///
+/// Failure reporting: a failing plugin never stops the others (each is collected on its own),
+/// and its failure is logged **once**: a warning on the first failed tick, again only when the
+/// error message changes, and an info line when a tick succeeds again. Every failed tick is
+/// counted; the count goes with the recovery line, and a plugin that failed at all logs its
+/// count when it is dropped (at shutdown, or when a reload replaces the pipeline).
 struct Plugin {
     source: Box<dyn MetricSource>,
     drop_original: Vec<String>,
     next_due_ms: i64,
+    /// Failed collection ticks since the plugin was built.
+    failures: u64,
+    /// The error being reported, while the plugin keeps failing; `None` when it works.
+    failing: Option<String>,
+}
+
+impl Plugin {
+    fn new(source: Box<dyn MetricSource>, drop_original: &[String]) -> Self {
+        Plugin {
+            source,
+            drop_original: drop_original.to_vec(),
+            next_due_ms: 0,
+            failures: 0,
+            failing: None,
+        }
+    }
+}
+
+impl Drop for Plugin {
+    fn drop(&mut self) {
+        if self.failures > 0 {
+            tracing::info!(
+                plugin = self.source.plugin(),
+                failures = self.failures,
+                still_failing = self.failing.is_some(),
+                "collection failures of this plugin while it ran"
+            );
+        }
+    }
 }
 
 /// Schedule `source` if it can produce anything; otherwise say why it is left out.
@@ -212,11 +255,7 @@ fn add_plugin(
     drop_original: &[String],
 ) {
     if productive {
-        out.push(Plugin {
-            source,
-            drop_original: drop_original.to_vec(),
-            next_due_ms: 0,
-        });
+        out.push(Plugin::new(source, drop_original));
     } else {
         tracing::warn!(
             plugin = source.plugin(),
@@ -321,17 +360,85 @@ fn build_plugins(config: &AgentConfig, ctx: &HostContext, options: &RunOptions) 
         // `drop_original_metrics` does not apply to procstat (as in the CloudWatch agent).
         add_plugin(&mut out, Box::new(src), productive, &[]);
     }
+    if let Some(statsd) = &mc.statsd {
+        // Starts (or, after a reload with the same address, joins) the listener threads.
+        let src = crate::statsd::StatsdSource::new(statsd, ctx, Some(&options.state_dir));
+        add_plugin(&mut out, Box::new(src), true, &statsd.drop_original_metrics);
+    }
+    if let Some(collectd) = &mc.collectd {
+        // Spawns the UDP receiver task on this runtime (see `crate::collectd`).
+        match crate::collectd::CollectdSource::start(
+            collectd,
+            ctx,
+            agent_interval,
+            Some(&options.state_dir),
+            root,
+        ) {
+            Ok(src) => add_plugin(
+                &mut out,
+                Box::new(src),
+                true,
+                &collectd.drop_original_metrics,
+            ),
+            Err(e) => tracing::error!("collectd input not started: {e}"),
+        }
+    }
     out
 }
 
-fn collect_into(plugin: &mut Plugin, rollup: &Rollup, tick_ms: i64, out: &mut Vec<MetricDatum>) {
+/// What one collection tick of a plugin reported (see [`Plugin`] for the policy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TickReport {
+    /// Collected; nothing logged.
+    Ok,
+    /// Collected after failing: the recovery and the failure count were logged.
+    Recovered,
+    /// Failed with a new error message: warned.
+    Warned,
+    /// Failed with the same message as the previous tick: counted, not logged.
+    Repeated,
+}
+
+/// Collect one tick of `plugin` into `out`. A failed tick adds nothing (datums the source
+/// appended before failing are discarded, so a tick is all or nothing).
+fn collect_into(
+    plugin: &mut Plugin,
+    rollup: &Rollup,
+    tick_ms: i64,
+    out: &mut Vec<MetricDatum>,
+) -> TickReport {
     let mut fresh = Vec::new();
     match plugin.source.collect(tick_ms, &mut fresh) {
         Ok(()) => {
             rollup.apply(&mut fresh, &plugin.drop_original);
             out.append(&mut fresh);
+            match plugin.failing.take() {
+                Some(last_error) => {
+                    tracing::info!(
+                        plugin = plugin.source.plugin(),
+                        failures = plugin.failures,
+                        "collection works again (last error: {last_error})"
+                    );
+                    TickReport::Recovered
+                }
+                None => TickReport::Ok,
+            }
         }
-        Err(e) => tracing::warn!(plugin = plugin.source.plugin(), "collection failed: {e}"),
+        Err(e) => {
+            plugin.failures = plugin.failures.saturating_add(1);
+            let message = e.to_string();
+            if plugin.failing.as_deref() == Some(message.as_str()) {
+                return TickReport::Repeated;
+            }
+            tracing::warn!(
+                plugin = plugin.source.plugin(),
+                failures = plugin.failures,
+                "collection failed: {message} (the other plugins go on; this error is not \
+                 logged again until it changes or the plugin recovers)"
+            );
+            plugin.failing = Some(message);
+            TickReport::Warned
+        }
     }
 }
 
@@ -842,6 +949,124 @@ mod tests {
             sys_root: root.join("sys"),
             env: Arc::new(move |k| map.get(k).cloned()),
         }
+    }
+
+    /// A source that follows a script: `Some(msg)` fails that tick with `msg` (after appending
+    /// a datum, which must be discarded), `None` succeeds with one datum.
+    struct Scripted {
+        name: &'static str,
+        script: Vec<Option<&'static str>>,
+        tick: usize,
+    }
+
+    impl MetricSource for Scripted {
+        fn plugin(&self) -> &'static str {
+            self.name
+        }
+        fn interval_secs(&self) -> u64 {
+            1
+        }
+        fn collect(
+            &mut self,
+            now_ms: i64,
+            out: &mut Vec<MetricDatum>,
+        ) -> Result<(), crate::collect::CollectError> {
+            let step = self.script.get(self.tick).copied().flatten();
+            self.tick += 1;
+            out.push(MetricDatum {
+                metric_name: format!("{}_value", self.name),
+                dimensions: vec![],
+                timestamp_ms: Some(now_ms),
+                value: DatumValue::Single(self.tick as f64),
+                unit: hostwatch_model::Unit::Count,
+                storage_resolution: 1,
+            });
+            match step {
+                Some(message) => Err(crate::collect::CollectError::Parse {
+                    path: PathBuf::from("/proc/scripted"),
+                    message: message.to_string(),
+                }),
+                None => Ok(()),
+            }
+        }
+    }
+
+    #[test]
+    fn a_failing_plugin_is_reported_once_counted_and_never_stops_the_others() {
+        let flaky = Scripted {
+            name: "flaky",
+            script: vec![
+                Some("boom"),
+                Some("boom"),
+                Some("boom"),
+                Some("bang"),
+                None,
+                None,
+                Some("boom"),
+                None,
+            ],
+            tick: 0,
+        };
+        let steady = Scripted {
+            name: "steady",
+            script: vec![],
+            tick: 0,
+        };
+        let mut plugins = [
+            Plugin::new(Box::new(flaky), &[]),
+            Plugin::new(Box::new(steady), &[]),
+        ];
+        let rollup = Rollup::new(&[]);
+        let mut reports = Vec::new();
+        let mut failures = Vec::new();
+        let mut out = Vec::new();
+        for tick in 0..8 {
+            for p in plugins.iter_mut() {
+                let r = collect_into(p, &rollup, 1_000 * tick, &mut out);
+                if p.source.plugin() == "flaky" {
+                    reports.push(r);
+                    failures.push(p.failures);
+                } else {
+                    assert_eq!(r, TickReport::Ok);
+                }
+            }
+        }
+        use TickReport::*;
+        assert_eq!(
+            reports,
+            vec![Warned, Repeated, Repeated, Warned, Recovered, Ok, Warned, Recovered]
+        );
+        assert_eq!(failures, vec![1, 2, 3, 4, 4, 4, 5, 5]);
+        assert!(plugins[0].failing.is_none());
+        assert_eq!(plugins[1].failures, 0);
+        // The steady plugin delivered every tick; the flaky one only its good ticks, and none
+        // of the datums it appended before failing.
+        let count = |name: &str| out.iter().filter(|d| d.metric_name == name).count();
+        assert_eq!(count("steady_value"), 8);
+        assert_eq!(count("flaky_value"), 3);
+        let flaky_ticks: Vec<Option<i64>> = out
+            .iter()
+            .filter(|d| d.metric_name == "flaky_value")
+            .map(|d| d.timestamp_ms)
+            .collect();
+        assert_eq!(flaky_ticks, vec![Some(4_000), Some(5_000), Some(7_000)]);
+    }
+
+    #[test]
+    fn metadata_is_fetched_only_for_placeholders_anywhere() {
+        let load = |json: &str| crate::config::load_str(json, "t").unwrap().config;
+        assert!(!needs_metadata(&load(
+            r#"{"metrics":{"metrics_collected":{"mem":{"measurement":["used_percent"]}}}}"#
+        )));
+        assert!(needs_metadata(&load(
+            r#"{"metrics":{"metrics_collected":{"procstat":[{"exe":"x","measurement":["pid"],"append_dimensions":{"Id":"${aws:InstanceId}"}}]}}}"#
+        )));
+        assert!(needs_metadata(&load(
+            r#"{"metrics":{"metrics_collected":{"net":{"measurement":["bytes_sent"],"append_dimensions":{"Id":"${aws:InstanceId}"}}}}}"#
+        )));
+        assert!(needs_metadata(&load(
+            r#"{"metrics":{"append_dimensions":{"InstanceId":"${aws:InstanceId}"},"metrics_collected":{"swap":{"measurement":["used"]}}}}"#
+        )));
     }
 
     #[test]

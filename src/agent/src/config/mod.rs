@@ -126,14 +126,6 @@ pub fn load_value(value: &Value, source: &str) -> Result<Loaded, ConfigError> {
 /// user is never left guessing why nothing arrives.
 fn pending_features(config: &AgentConfig) -> Vec<String> {
     let mut out = Vec::new();
-    if let Some(m) = &config.metrics {
-        if m.metrics_collected.statsd.is_some() {
-            out.push("/metrics/metrics_collected/statsd".to_string());
-        }
-        if m.metrics_collected.collectd.is_some() {
-            out.push("/metrics/metrics_collected/collectd".to_string());
-        }
-    }
     if let Some(l) = &config.logs {
         if !l.files.is_empty() {
             out.push("/logs/logs_collected/files".to_string());

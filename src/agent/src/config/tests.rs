@@ -327,9 +327,6 @@ fn complete_config_values() {
         strings(&[
             "/metrics/metrics_collected/diskio/measurement/5",
             "/metrics/metrics_collected/jmx",
-            // Parsed, but not run by the agent yet.
-            "/metrics/metrics_collected/statsd",
-            "/metrics/metrics_collected/collectd",
         ])
     );
 
@@ -541,8 +538,7 @@ fn own_valid_fixture_values() {
         l.startup_warning().as_deref(),
         Some(
             "these config features are accepted but not supported by this agent yet, and have \
-             no effect: /metrics/metrics_collected/statsd, /metrics/metrics_collected/collectd, \
-             /logs/logs_collected/files"
+             no effect: /logs/logs_collected/files"
         )
     );
     let a = &l.config.agent;
