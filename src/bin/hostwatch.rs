@@ -136,7 +136,7 @@ fn demo(data_dir: &Path, listen: SocketAddr, duration: Option<u64>) -> anyhow::R
 
     let host = hostname_of_this_machine();
     let env = format!(
-        "AWS_SHARED_CREDENTIALS_FILE={} AWS_PROFILE=hostwatch AWS_REGION=us-east-1",
+        "AWS_SHARED_CREDENTIALS_FILE={} AWS_PROFILE=hostwatch AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1",
         creds.display()
     );
     println!(

@@ -20,9 +20,6 @@
 //! diskio and net send increments between two samples: `--once` prints the second sample, so
 //! they are there. Nothing that was not configured may be printed.
 
-// Test helpers: a failed setup step should fail the test loudly.
-#![allow(clippy::expect_used, clippy::unwrap_used)]
-
 use crate::node_exporter::agent_once;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};

@@ -59,6 +59,7 @@ fn demo_ships_metrics_the_printed_commands_can_read() {
             .env("AWS_SHARED_CREDENTIALS_FILE", &creds)
             .env("AWS_PROFILE", "hostwatch")
             .env("AWS_REGION", "us-east-1")
+            .env("AWS_DEFAULT_REGION", "us-east-1")
             .env("AWS_CONFIG_FILE", "/dev/null")
             .output()
             .ok()?;

@@ -26,9 +26,6 @@
 //!
 //! Every spawned process is killed when the test ends (pass or fail); every wait is bounded.
 
-// Test helpers: a failed setup step should fail the test loudly.
-#![allow(clippy::expect_used, clippy::unwrap_used)]
-
 use crate::util::bin;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;

@@ -46,13 +46,11 @@ assert code_of(lambda: client("logs", "AKIAUNKNOWNUNKNOWN00", good.secret_key).d
 
 # A clock 20 minutes slow: botocore signs with its own clock, so patch it.
 slow = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) - datetime.timedelta(minutes=20)
-with mock.patch("botocore.auth.datetime") as dt:
-    dt.datetime.now.return_value = slow
-    dt.datetime.utcnow.return_value = slow
-    dt.timedelta = datetime.timedelta
+with mock.patch("botocore.auth.get_current_datetime", return_value=slow):
     req = AWSRequest(method="POST", url=EP + "/", data=b"{}", headers={
         "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "Logs_20140328.DescribeLogGroups"})
     SigV4Auth(good, "logs", "us-east-1").add_auth(req)
+assert req.headers["X-Amz-Date"] == slow.strftime("%Y%m%dT%H%M%SZ"), req.headers
 p = req.prepare()
 try:
     urllib.request.urlopen(urllib.request.Request(EP + "/", data=b"{}", headers=dict(p.headers), method="POST"))

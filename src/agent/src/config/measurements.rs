@@ -77,6 +77,8 @@ const MEM: &[&str] = &[
     "cached",
     "free",
     "inactive",
+    // Not in the CloudWatch agent's allow-list, but collected by its mem input and by ours.
+    "shared",
     "total",
     "used",
     "used_percent",

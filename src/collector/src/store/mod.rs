@@ -6,6 +6,8 @@
 //! concurrent requests in one transaction and answers each request only after that transaction
 //! has committed. Reads use their own connections and never block the writer.
 
+pub mod logs;
+pub mod metrics;
 pub mod sqlite;
 
 /// A storage failure.

@@ -276,7 +276,11 @@ mod tests {
 
     #[test]
     fn ingest_round_trips() {
-        let pts: Vec<(SeriesId, Point)> = sample().into_iter().zip([1u64, 300, 7]).map(|(p, s)| (s, p)).collect();
+        let pts: Vec<(SeriesId, Point)> = sample()
+            .into_iter()
+            .zip([1u64, 300, 7])
+            .map(|(p, s)| (s, p))
+            .collect();
         let buf = encode_ingest(&pts);
         assert_eq!(decode_ingest(&buf).unwrap(), pts);
     }
