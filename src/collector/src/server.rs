@@ -331,8 +331,13 @@ async fn api_request(
         now_ms,
     };
     let (operation, result) = match (route.service, &route.operation) {
-        // Logs parses its own bodies: PutLogEvents is read straight from the bytes.
+        // Logs parses its own JSON bodies: PutLogEvents is read straight from the bytes.
         (Service::Logs, Some(op)) => (op.clone(), state.logs.handle_body(op, &body, &ctx).await),
+        // So does CloudWatch over awsJson 1.0 (PutMetricData straight from the bytes).
+        (Service::CloudWatch, Some(op)) if route.protocol != Protocol::AwsQuery => (
+            op.clone(),
+            state.cloudwatch.handle_json_body(op, &body, &ctx).await,
+        ),
         _ => match decode(&route, &body) {
             Err(e) => return into_response(protocol::render_error(&route, &e, &request_id)),
             Ok((op, input)) => {

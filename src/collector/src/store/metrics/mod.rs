@@ -6,14 +6,14 @@
 //! chunks:
 //!
 //! 1. A **series** is (namespace, metric name, sorted dimensions, unit) and gets a numeric id from
-//!    the in-memory dictionary ([`series`]), mirrored in the `series` table.
+//!    the in-memory dictionary (`series`), mirrored in the `series` table.
 //! 2. Every `append` (one `PutMetricData` call) becomes **one** row in the append-only `ingest`
-//!    log: all its points, binary-encoded ([`codec`]). The row is written through the shared
+//!    log: all its points, binary-encoded (`codec`). The row is written through the shared
 //!    group-commit writer; `append` returns only after the transaction committed, so an
 //!    acknowledged call survives `kill -9`.
-//! 3. After commit the points are published to the in-memory **head** ([`head`]), where queries
+//! 3. After commit the points are published to the in-memory **head** (`head`), where queries
 //!    see them at once.
-//! 4. A background **compactor** ([`compact`]) periodically takes every head point up to the
+//! 4. A background **compactor** (`compact`) periodically takes every head point up to the
 //!    latest committed ingest sequence number `W`, writes one lz4-compressed block per series
 //!    (folding the series' latest block into it while that block is small, so slow series do
 //!    not end up with a block per point), deletes the ingest rows `<= W` and sets
@@ -23,7 +23,7 @@
 //! # On-disk format
 //! - `series(id, namespace, metric_name, dimensions JSON [{name,value}] sorted, unit code)`;
 //! - `ingest(seq, data)`: `data` = version byte, varint n, n x (varint series id, point with an
-//!   absolute timestamp) — see [`codec`];
+//!   absolute timestamp) — see `codec`;
 //! - `blocks(series_id, t_min, t_max, count, seq, data)`: `data` = lz4 (size-prepended) of version
 //!   byte, varint n, n x (point with a timestamp delta to the previous point), points sorted by
 //!   time; `t_min`/`t_max` in ms, inclusive; `seq` = the compaction's `W`;
