@@ -2,6 +2,7 @@
 # The whole test suite, from a fresh machine: installs what the tests need, then runs
 # formatting and lint checks, every unit/integration/end-to-end test, and the doc tests.
 set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
 cd "$(dirname "$0")/.."
 
 # openssl makes the TLS test's certificate; it is on Debian's base image, but make sure.

@@ -20,8 +20,10 @@
 //!   8 s deadline, retries included); SIGHUP reloads the config through the caller's reload
 //!   function and swaps the pipeline, after handing everything pending to the old shipper, which
 //!   drains in the background. An invalid new config keeps the old one (logged).
-//! - Plugins other than cpu and mem are not built yet and are skipped (the config loader names
-//!   them in its startup warning).
+//! - Plugins: every host plugin (cpu, mem, swap, disk, diskio, net, netstat, processes, one
+//!   source per procstat entry) plus the StatsD and collectd receivers, which run their own
+//!   listener threads and are drained like any other source. A plugin whose collection fails
+//!   is reported once (again when the error changes), counted, and never stops the others.
 //!
 //! `--once` ([`once`]): samples twice, one second apart, and prints the second sample's datums
 //! as JSON lines `{"namespace","metric_name","dimensions":{..},"value","unit","timestamp"}` with
@@ -264,8 +266,8 @@ fn add_plugin(
     }
 }
 
-/// Build the plugins the config asks for. Only cpu and mem are wired here so far; the other
-/// host plugins are added the same way (one `add_plugin` call each).
+/// Build the plugins the config asks for (one `add_plugin` call each); a plugin whose config can
+/// never produce a datum is left out with a warning.
 fn build_plugins(config: &AgentConfig, ctx: &HostContext, options: &RunOptions) -> Vec<Plugin> {
     let mut out = Vec::new();
     let Some(metrics) = &config.metrics else {
