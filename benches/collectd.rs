@@ -30,7 +30,7 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{print_table, proc_cpu_ns, seconds_arg, start_collector, stop};
+use common::{agent_command, print_table, proc_cpu_ns, seconds_arg, start_collector, stop};
 use hostwatch_agent::collectd::crypto::{encrypt_packet, sign_packet};
 use hostwatch_agent::collectd::parse::{
     PacketBuilder, Value, TYPE_HOST, TYPE_INTERVAL_HR, TYPE_PLUGIN, TYPE_PLUGIN_INSTANCE,
@@ -38,7 +38,7 @@ use hostwatch_agent::collectd::parse::{
 };
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 const RATES: [u64; 11] = [
@@ -321,7 +321,6 @@ fn start_agent(
     std::fs::create_dir_all(&base).expect("agent dir");
     let auth = base.join("auth_file");
     std::fs::write(&auth, format!("{USER}: {PASSWORD}\n")).expect("auth file");
-    let cfg = base.join("agent-collectd.json");
     let config = serde_json::json!({
         "agent": {"region": "us-east-1"},
         "metrics": {"endpoint_override": endpoint, "force_flush_interval": 10, "metrics_collected": {
@@ -330,20 +329,10 @@ fn start_agent(
                          "collectd_auth_file": auth,
                          "metrics_aggregation_interval": 60}}}
     });
-    std::fs::write(&cfg, config.to_string()).expect("write agent config");
-    let state = base.join("state");
-    let agent = Command::new(env!("CARGO_BIN_EXE_hostwatch-agent"))
-        .arg("--config")
-        .arg(&cfg)
-        .arg("--state-dir")
-        .arg(&state)
-        .env("AWS_SHARED_CREDENTIALS_FILE", creds)
-        .env("AWS_PROFILE", "hostwatch")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("RUST_LOG", "warn")
-        .spawn()
+    let agent = agent_command(&base, &config, creds)
+        .and_then(|mut c| c.spawn())
         .expect("start agent");
-    (agent, state.join("collectd-stats.json"))
+    (agent, base.join("state/collectd-stats.json"))
 }
 
 fn main() {

@@ -35,7 +35,10 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{print_table, proc_cpu_ns, seconds_arg, start_collector, stop, vm_hwm_kb, vm_rss_kb};
+use common::{
+    agent_command, every_measurement, print_table, proc_cpu_ns, seconds_arg, start_collector, stop,
+    vm_hwm_kb, vm_rss_kb,
+};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -47,157 +50,6 @@ const WARM_UP: Duration = Duration::from_secs(10);
 /// Targets for the agent.
 const TARGET_CPU_MS: f64 = 1.0;
 const TARGET_RSS_MB: f64 = 12.0;
-
-const CPU: &[&str] = &[
-    "time_active",
-    "time_guest",
-    "time_guest_nice",
-    "time_idle",
-    "time_iowait",
-    "time_irq",
-    "time_nice",
-    "time_softirq",
-    "time_steal",
-    "time_system",
-    "time_user",
-    "usage_active",
-    "usage_guest",
-    "usage_guest_nice",
-    "usage_idle",
-    "usage_iowait",
-    "usage_irq",
-    "usage_nice",
-    "usage_softirq",
-    "usage_steal",
-    "usage_system",
-    "usage_user",
-];
-const MEM: &[&str] = &[
-    "active",
-    "available",
-    "available_percent",
-    "buffered",
-    "cached",
-    "free",
-    "inactive",
-    "total",
-    "used",
-    "used_percent",
-];
-const SWAP: &[&str] = &["free", "used", "used_percent"];
-const DISK: &[&str] = &[
-    "free",
-    "inodes_free",
-    "inodes_total",
-    "inodes_used",
-    "total",
-    "used",
-    "used_percent",
-];
-const DISKIO: &[&str] = &[
-    "iops_in_progress",
-    "io_time",
-    "reads",
-    "read_bytes",
-    "read_time",
-    "writes",
-    "write_bytes",
-    "write_time",
-];
-const NET: &[&str] = &[
-    "bytes_sent",
-    "bytes_recv",
-    "drop_in",
-    "drop_out",
-    "err_in",
-    "err_out",
-    "packets_sent",
-    "packets_recv",
-];
-const NETSTAT: &[&str] = &[
-    "tcp_close",
-    "tcp_close_wait",
-    "tcp_closing",
-    "tcp_established",
-    "tcp_fin_wait1",
-    "tcp_fin_wait2",
-    "tcp_last_ack",
-    "tcp_listen",
-    "tcp_none",
-    "tcp_syn_sent",
-    "tcp_syn_recv",
-    "tcp_time_wait",
-    "udp_socket",
-];
-const PROCESSES: &[&str] = &[
-    "blocked",
-    "dead",
-    "idle",
-    "paging",
-    "running",
-    "sleeping",
-    "stopped",
-    "total",
-    "total_threads",
-    "wait",
-    "zombies",
-];
-const PROCSTAT: &[&str] = &[
-    "cpu_time",
-    "cpu_time_guest",
-    "cpu_time_guest_nice",
-    "cpu_time_idle",
-    "cpu_time_iowait",
-    "cpu_time_irq",
-    "cpu_time_nice",
-    "cpu_time_soft_irq",
-    "cpu_time_steal",
-    "cpu_time_stolen",
-    "cpu_time_system",
-    "cpu_time_user",
-    "cpu_usage",
-    "involuntary_context_switches",
-    "memory_data",
-    "memory_locked",
-    "memory_rss",
-    "memory_stack",
-    "memory_swap",
-    "memory_vms",
-    "nice_priority",
-    "num_fds",
-    "num_threads",
-    "pid",
-    "read_bytes",
-    "read_count",
-    "realtime_priority",
-    "rlimit_cpu_time_hard",
-    "rlimit_cpu_time_soft",
-    "rlimit_file_locks_hard",
-    "rlimit_file_locks_soft",
-    "rlimit_memory_data_hard",
-    "rlimit_memory_data_soft",
-    "rlimit_memory_locked_hard",
-    "rlimit_memory_locked_soft",
-    "rlimit_memory_rss_hard",
-    "rlimit_memory_rss_soft",
-    "rlimit_memory_stack_hard",
-    "rlimit_memory_stack_soft",
-    "rlimit_memory_vms_hard",
-    "rlimit_memory_vms_soft",
-    "rlimit_nice_priority_hard",
-    "rlimit_nice_priority_soft",
-    "rlimit_num_fds_hard",
-    "rlimit_num_fds_soft",
-    "rlimit_realtime_priority_hard",
-    "rlimit_realtime_priority_soft",
-    "rlimit_signals_pending_hard",
-    "rlimit_signals_pending_soft",
-    "signals_pending",
-    "voluntary_context_switches",
-    "write_bytes",
-    "write_count",
-    "pid_count",
-];
 
 /// The node exporter's program name as Debian installs it.
 const NODE_EXPORTER: &str = "prometheus-node-exporter";
@@ -283,30 +135,42 @@ fn free_port() -> u16 {
 fn plugin_configs(procstat_selector: (&str, &str)) -> Vec<(&'static str, serde_json::Value)> {
     let mut procstat = serde_json::json!({
         "metrics_collection_interval": 1,
-        "measurement": PROCSTAT
+        "measurement": every_measurement("procstat")
     });
     procstat[procstat_selector.0] = serde_json::json!(procstat_selector.1);
     vec![
         (
             "cpu",
-            serde_json::json!({"resources": ["*"], "totalcpu": true, "measurement": CPU}),
+            serde_json::json!({"resources": ["*"], "totalcpu": true, "measurement": every_measurement("cpu")}),
         ),
-        ("mem", serde_json::json!({"measurement": MEM})),
-        ("swap", serde_json::json!({"measurement": SWAP})),
+        (
+            "mem",
+            serde_json::json!({"measurement": every_measurement("mem")}),
+        ),
+        (
+            "swap",
+            serde_json::json!({"measurement": every_measurement("swap")}),
+        ),
         (
             "disk",
-            serde_json::json!({"resources": ["*"], "measurement": DISK}),
+            serde_json::json!({"resources": ["*"], "measurement": every_measurement("disk")}),
         ),
         (
             "diskio",
-            serde_json::json!({"resources": ["*"], "measurement": DISKIO}),
+            serde_json::json!({"resources": ["*"], "measurement": every_measurement("diskio")}),
         ),
         (
             "net",
-            serde_json::json!({"resources": ["*"], "measurement": NET}),
+            serde_json::json!({"resources": ["*"], "measurement": every_measurement("net")}),
         ),
-        ("netstat", serde_json::json!({"measurement": NETSTAT})),
-        ("processes", serde_json::json!({"measurement": PROCESSES})),
+        (
+            "netstat",
+            serde_json::json!({"measurement": every_measurement("netstat")}),
+        ),
+        (
+            "processes",
+            serde_json::json!({"measurement": every_measurement("processes")}),
+        ),
         ("procstat", serde_json::json!([procstat])),
     ]
 }
@@ -334,34 +198,13 @@ fn start_agent(
     config: &serde_json::Value,
     creds: &Path,
 ) -> Result<Daemon, String> {
-    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-    let cfg = dir.join("agent.json");
-    std::fs::write(&cfg, config.to_string()).map_err(|e| e.to_string())?;
-    let bin = env!("CARGO_BIN_EXE_hostwatch-agent");
-    let once = Command::new(bin)
-        .arg("--config")
-        .arg(&cfg)
-        .arg("--state-dir")
-        .arg(dir.join("state"))
-        .arg("--once")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("RUST_LOG", "error")
-        .output()
+    let once = agent_command(dir, config, creds)
+        .and_then(|mut c| c.arg("--once").env("RUST_LOG", "error").output())
         .map_err(|e| e.to_string())?;
     let series = once.stdout.iter().filter(|b| **b == b'\n').count() as u64;
     let log = std::fs::File::create(dir.join("agent.log")).map_err(|e| e.to_string())?;
-    let child = Command::new(bin)
-        .arg("--config")
-        .arg(&cfg)
-        .arg("--state-dir")
-        .arg(dir.join("state"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", creds)
-        .env("AWS_PROFILE", "hostwatch")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
+    let child = agent_command(dir, config, creds)
+        .and_then(|mut c| c.stdout(Stdio::null()).stderr(log).spawn())
         .map_err(|e| e.to_string())?;
     let d = Daemon::new(label, child);
     d.series.store(series, Ordering::Relaxed);

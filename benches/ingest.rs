@@ -23,11 +23,13 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{print_table, proc_cpu_ns, seconds_arg, start_collector, stop, vm_hwm_kb};
+use common::{
+    agent_command, every_measurement, print_table, proc_cpu_ns, seconds_arg, start_collector, stop,
+    vm_hwm_kb,
+};
 use hostwatch_aws::sigv4::{sign, SignableRequest};
 use hostwatch_aws::Credentials;
 use std::path::Path;
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -317,60 +319,16 @@ fn run_clients(
 
 /// Run the agent at a 1 s interval; returns (CPU ms per cycle, peak RSS kB, cycles).
 fn agent_cost(endpoint: &str, creds: &Path, dir: &Path, seconds: u64) -> (f64, u64, u64) {
-    let cfg = dir.join("agent-bench.json");
-    let all_cpu = [
-        "time_active",
-        "time_guest",
-        "time_guest_nice",
-        "time_idle",
-        "time_iowait",
-        "time_irq",
-        "time_nice",
-        "time_softirq",
-        "time_steal",
-        "time_system",
-        "time_user",
-        "usage_active",
-        "usage_guest",
-        "usage_guest_nice",
-        "usage_idle",
-        "usage_iowait",
-        "usage_irq",
-        "usage_nice",
-        "usage_softirq",
-        "usage_steal",
-        "usage_system",
-        "usage_user",
-    ];
-    let all_mem = [
-        "active",
-        "available",
-        "available_percent",
-        "buffered",
-        "cached",
-        "free",
-        "inactive",
-        "total",
-        "used",
-        "used_percent",
-    ];
+    let all_cpu = every_measurement("cpu");
+    let all_mem = every_measurement("mem");
     let config = serde_json::json!({
         "agent": {"metrics_collection_interval": 1, "region": "us-east-1"},
         "metrics": {"endpoint_override": endpoint, "force_flush_interval": 10, "metrics_collected": {
             "cpu": {"resources": ["*"], "totalcpu": true, "measurement": all_cpu},
             "mem": {"measurement": all_mem}}}
     });
-    std::fs::write(&cfg, config.to_string()).expect("write agent config");
-    let mut agent = Command::new(env!("CARGO_BIN_EXE_hostwatch-agent"))
-        .arg("--config")
-        .arg(&cfg)
-        .arg("--state-dir")
-        .arg(dir.join("agent-state"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", creds)
-        .env("AWS_PROFILE", "hostwatch")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("RUST_LOG", "warn")
-        .spawn()
+    let mut agent = agent_command(&dir.join("agent"), &config, creds)
+        .and_then(|mut c| c.spawn())
         .expect("start agent");
     // Let start-up pass, then measure steady state.
     std::thread::sleep(Duration::from_secs(3));

@@ -24,10 +24,10 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{print_table, proc_cpu_ns, seconds_arg, start_collector, stop};
+use common::{agent_command, print_table, proc_cpu_ns, seconds_arg, start_collector, stop};
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 const RATES: [u64; 11] = [
@@ -195,27 +195,17 @@ fn run_step(
 }
 
 fn start_agent(endpoint: &str, creds: &Path, dir: &Path, port: u16) -> (Child, PathBuf) {
-    let cfg = dir.join("agent-statsd.json");
     let config = serde_json::json!({
         "agent": {"region": "us-east-1"},
         "metrics": {"endpoint_override": endpoint, "force_flush_interval": 10, "metrics_collected": {
             "statsd": {"service_address": format!("127.0.0.1:{port}"),
                        "metrics_collection_interval": 10, "metrics_aggregation_interval": 60}}}
     });
-    std::fs::write(&cfg, config.to_string()).expect("write agent config");
-    let state = dir.join("agent-state");
-    let agent = Command::new(env!("CARGO_BIN_EXE_hostwatch-agent"))
-        .arg("--config")
-        .arg(&cfg)
-        .arg("--state-dir")
-        .arg(&state)
-        .env("AWS_SHARED_CREDENTIALS_FILE", creds)
-        .env("AWS_PROFILE", "hostwatch")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("RUST_LOG", "warn")
-        .spawn()
+    let base = dir.join("agent-statsd");
+    let agent = agent_command(&base, &config, creds)
+        .and_then(|mut c| c.spawn())
         .expect("start agent");
-    (agent, state.join("statsd-stats.json"))
+    (agent, base.join("state/statsd-stats.json"))
 }
 
 fn main() {

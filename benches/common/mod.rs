@@ -126,3 +126,38 @@ pub fn print_table(header: &[&str], rows: &[Vec<String>]) {
         line(cells);
     }
 }
+
+/// Every measurement the agent collects for `plugin` (its config allow-list, less the NVMe
+/// diskio fields, which come from another source not built yet).
+pub fn every_measurement(plugin: &str) -> Vec<&'static str> {
+    use hostwatch_agent::config::measurements::{allowed_fields, is_nvme_field};
+    allowed_fields(plugin)
+        .unwrap_or_default()
+        .iter()
+        .copied()
+        .filter(|f| !is_nvme_field(f))
+        .collect()
+}
+
+/// The release agent, ready to spawn: `config` is written to `dir/agent.json`, its state
+/// directory is `dir/state`, and it ships with the collector's generated credentials (`creds`).
+/// Callers add stdio settings or `--once` before spawning.
+pub fn agent_command(
+    dir: &Path,
+    config: &serde_json::Value,
+    creds: &Path,
+) -> std::io::Result<Command> {
+    std::fs::create_dir_all(dir)?;
+    let cfg = dir.join("agent.json");
+    std::fs::write(&cfg, config.to_string())?;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hostwatch-agent"));
+    cmd.arg("--config")
+        .arg(&cfg)
+        .arg("--state-dir")
+        .arg(dir.join("state"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", creds)
+        .env("AWS_PROFILE", "hostwatch")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("RUST_LOG", "warn");
+    Ok(cmd)
+}

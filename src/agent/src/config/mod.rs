@@ -17,7 +17,7 @@
 mod agent;
 pub mod error;
 mod logs;
-mod measurements;
+pub mod measurements;
 mod metrics;
 pub mod pattern;
 mod plugins;
