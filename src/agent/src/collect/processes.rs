@@ -28,15 +28,17 @@
 //!   `stat` is unreadable or malformed) is skipped silently: the counts are a snapshot, not an
 //!   error;
 //! - an unreadable proc root is a [`CollectError`] for the tick;
-//! - one buffer and one path are reused for the whole scan: no allocation per process beyond the
-//!   directory entry itself.
+//! - the proc root stays open between ticks (`ProcRoot`): it is listed again through one
+//!   entry buffer and each `stat` is opened relative to it into one reused read buffer, so no
+//!   allocation per process or per tick once the buffers have grown, and a file costs `open`,
+//!   `read` and `close` only.
 
 use super::dimensions::HostContext;
 use super::emit::Emitter;
 use super::{effective_interval, CollectError, MetricSource};
 use crate::config::PluginCommon;
 use hostwatch_model::{MetricDatum, Unit};
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 
 /// Every processes field and its default unit.
@@ -59,10 +61,46 @@ pub const FIELDS: [(&str, Unit); 11] = [
 // ---------------------------------------------------------------------------------------------
 
 /// Read a whole file into `buf` (cleared first), keeping its capacity for the next read.
+///
+/// Only `open`, `read` (until it returns 0) and `close`: the standard library's whole-file
+/// read also asks for the file's size and position first, which proc files do not have.
 pub(crate) fn read_into(path: &Path, buf: &mut Vec<u8>) -> io::Result<()> {
-    buf.clear();
-    std::fs::File::open(path)?.read_to_end(buf).map(|_| ())
+    read_at(rustix::fs::CWD, path, buf, false)
 }
+
+/// [`read_into`] for `path` relative to the directory `dir`. With `short_is_end`, a read that
+/// does not fill the free space of `buf` is taken as the end of the file (saving the `read`
+/// that would return 0): true of regular files and of the per-process proc files, which the
+/// kernel renders in one piece and hands out as far as the caller's buffer allows; **not** of
+/// multi-record proc tables such as `net/tcp`, handed out about a page per `read`.
+fn read_at<P: rustix::path::Arg>(
+    dir: rustix::fd::BorrowedFd<'_>,
+    path: P,
+    buf: &mut Vec<u8>,
+    short_is_end: bool,
+) -> io::Result<()> {
+    use rustix::fs::{Mode, OFlags};
+    buf.clear();
+    let fd = rustix::fs::openat(dir, path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
+    loop {
+        if buf.capacity() - buf.len() < MIN_READ {
+            buf.reserve(buf.capacity().max(READ_CHUNK));
+        }
+        let room = buf.capacity() - buf.len();
+        match rustix::io::read(&fd, rustix::buffer::spare_capacity(buf)) {
+            Ok(0) => return Ok(()),
+            Ok(n) if short_is_end && n < room => return Ok(()),
+            Ok(_) => {}
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// The smallest free space [`read_into`] reads into; below it the buffer grows.
+const MIN_READ: usize = 512;
+/// The least a growing read buffer grows by.
+const READ_CHUNK: usize = 4096;
 
 /// Whether an I/O error means the process is gone (`ENOENT`, or `ESRCH` from a file of a
 /// process that exited while it was open).
@@ -71,69 +109,149 @@ pub(crate) fn is_gone(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::NotFound || e.raw_os_error() == Some(ESRCH)
 }
 
-/// Append the pids (numeric entries) of the proc root to `out` (cleared first).
-pub(crate) fn list_pids(proc_root: &Path, out: &mut Vec<u32>) -> Result<(), CollectError> {
-    out.clear();
-    let entries = std::fs::read_dir(proc_root).map_err(|source| CollectError::Read {
-        path: proc_root.to_path_buf(),
-        source,
-    })?;
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        if let Some(pid) = name.to_str().and_then(parse_pid) {
-            out.push(pid);
-        }
-    }
-    Ok(())
+/// Entry buffer for directory listings: room for a few hundred entries per `getdents` call.
+const DIRENT_BUF: usize = 8 * 1024;
+
+/// The proc root, kept open between ticks, and the `<pid>/<file>` paths under it.
+///
+/// Listing it again costs a seek and the `getdents` calls into one reused entry buffer; a
+/// per-process file is opened relative to the open root (`<pid>/<file>`), so the kernel does
+/// not walk the root's own path for every file; a file costs `open`, `read` and `close`. No
+/// allocation once the buffers have grown.
+#[derive(Debug)]
+pub(crate) struct ProcRoot {
+    path: PathBuf,
+    fd: Option<rustix::fd::OwnedFd>,
+    dirents: Vec<std::mem::MaybeUninit<u8>>,
+    /// Scratch `<pid>/<file>`.
+    rel: String,
 }
 
-/// A pid from an all-digit string (no sign, no spaces).
-pub(crate) fn parse_pid(s: &str) -> Option<u32> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse().ok()
-}
-
-/// A reusable `<proc_root>/<pid>/<file>` path: pushing and popping keeps the allocation.
-#[derive(Debug, Clone)]
-pub(crate) struct PidPath {
-    buf: PathBuf,
-    digits: String,
-}
-
-impl PidPath {
-    pub(crate) fn new(proc_root: &Path) -> Self {
-        PidPath {
-            buf: proc_root.to_path_buf(),
-            digits: String::with_capacity(10),
+impl ProcRoot {
+    pub(crate) fn new(path: &Path) -> Self {
+        ProcRoot {
+            path: path.to_path_buf(),
+            fd: None,
+            dirents: Vec::new(),
+            rel: String::with_capacity(32),
         }
     }
 
     /// Point at another proc root (tests swap snapshots this way).
     #[cfg(test)]
-    pub(crate) fn set_root(&mut self, proc_root: &Path) {
-        self.buf = proc_root.to_path_buf();
+    pub(crate) fn set_root(&mut self, path: &Path) {
+        *self = ProcRoot::new(path);
     }
 
-    /// Run `f` with the path of `file` (may be empty for the pid directory itself) of `pid`.
-    pub(crate) fn with<R>(&mut self, pid: u32, file: &str, f: impl FnOnce(&Path) -> R) -> R {
-        use std::fmt::Write;
-        self.digits.clear();
-        // Writing to a String cannot fail.
-        let _ = write!(self.digits, "{pid}");
-        self.buf.push(&self.digits);
-        let pushed_file = !file.is_empty();
-        if pushed_file {
-            self.buf.push(file);
-        }
-        let r = f(&self.buf);
-        if pushed_file {
-            self.buf.pop();
-        }
-        self.buf.pop();
-        r
+    fn open_root(&self) -> io::Result<rustix::fd::OwnedFd> {
+        use rustix::fs::{Mode, OFlags};
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        Ok(rustix::fs::open(&self.path, flags, Mode::empty())?)
     }
+
+    /// Append the pids (numeric entries) of the proc root to `out` (cleared first). An error
+    /// opening the root is returned; an error in the middle of a listing ends it early (and
+    /// the root is opened afresh next time).
+    pub(crate) fn list_pids(&mut self, out: &mut Vec<u32>) -> Result<(), CollectError> {
+        use rustix::fs::SeekFrom;
+        out.clear();
+        let fd = match self.fd.take() {
+            Some(fd) if rustix::fs::seek(&fd, SeekFrom::Start(0)).is_ok() => fd,
+            _ => self.open_root().map_err(|source| CollectError::Read {
+                path: self.path.clone(),
+                source,
+            })?,
+        };
+        if self.dirents.len() < DIRENT_BUF {
+            self.dirents
+                .resize(DIRENT_BUF, std::mem::MaybeUninit::uninit());
+        }
+        let mut dir = rustix::fs::RawDir::new(&fd, &mut self.dirents);
+        while let Some(entry) = dir.next() {
+            match entry {
+                Ok(entry) => {
+                    if let Some(pid) = parse_pid_bytes(entry.file_name().to_bytes()) {
+                        out.push(pid);
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!(path = %self.path.display(), error = %e, "proc root listing ended early");
+                    return Ok(());
+                }
+            }
+        }
+        self.fd = Some(fd);
+        Ok(())
+    }
+
+    /// The open root (opened now if no listing did it yet), and `<pid>/<file>` (`<pid>` alone
+    /// when `file` is empty) in `self.rel`.
+    fn at(&mut self, pid: u32, file: &str) -> io::Result<(rustix::fd::BorrowedFd<'_>, &str)> {
+        use std::fmt::Write;
+        if self.fd.is_none() {
+            self.fd = Some(self.open_root()?);
+        }
+        self.rel.clear();
+        // Writing to a String cannot fail.
+        let _ = write!(self.rel, "{pid}");
+        if !file.is_empty() {
+            self.rel.push('/');
+            self.rel.push_str(file);
+        }
+        use rustix::fd::AsFd;
+        match &self.fd {
+            Some(fd) => Ok((fd.as_fd(), self.rel.as_str())),
+            None => Err(io::ErrorKind::NotFound.into()),
+        }
+    }
+
+    /// Read per-process file `file` of `pid` (`stat`, `status`, `cmdline`, ...; not a
+    /// directory, not a multi-record table) into `buf` (see [`read_at`]).
+    pub(crate) fn read(&mut self, pid: u32, file: &str, buf: &mut Vec<u8>) -> io::Result<()> {
+        let (dir, rel) = self.at(pid, file)?;
+        read_at(dir, rel, buf, true)
+    }
+
+    /// Whether the directory of `pid` exists.
+    pub(crate) fn exists(&mut self, pid: u32) -> bool {
+        let Ok((dir, rel)) = self.at(pid, "") else {
+            return false;
+        };
+        rustix::fs::statat(dir, rel, rustix::fs::AtFlags::empty()).is_ok()
+    }
+
+    /// The number of entries of directory `file` of `pid`, `.` and `..` left out (one `open`,
+    /// the `getdents` calls, one `close`, into the reused entry buffer).
+    pub(crate) fn count_entries(&mut self, pid: u32, file: &str) -> io::Result<u64> {
+        use rustix::fs::{Mode, OFlags};
+        let (dir, rel) = self.at(pid, file)?;
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let fd = rustix::fs::openat(dir, rel, flags, Mode::empty())?;
+        if self.dirents.len() < DIRENT_BUF {
+            self.dirents
+                .resize(DIRENT_BUF, std::mem::MaybeUninit::uninit());
+        }
+        let mut entries = rustix::fs::RawDir::new(&fd, &mut self.dirents);
+        let mut n = 0u64;
+        while let Some(entry) = entries.next() {
+            let entry = entry?;
+            let name = entry.file_name().to_bytes();
+            if name != b"." && name != b".." {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// A pid from an all-digit name (no sign, no spaces).
+pub(crate) fn parse_pid_bytes(b: &[u8]) -> Option<u32> {
+    parse_u64(b).and_then(|n| u32::try_from(n).ok())
+}
+
+/// A pid from an all-digit string (no sign, no spaces).
+pub(crate) fn parse_pid(s: &str) -> Option<u32> {
+    parse_pid_bytes(s.as_bytes())
 }
 
 /// The parts of one `/proc/[pid]/stat` line the plugins use.
@@ -310,8 +428,7 @@ impl ProcessCounts {
 pub struct ProcessesSource {
     emitter: Emitter,
     interval: u64,
-    proc_root: PathBuf,
-    path: PidPath,
+    root: ProcRoot,
     pids: Vec<u32>,
     buf: Vec<u8>,
 }
@@ -328,10 +445,9 @@ impl ProcessesSource {
         ProcessesSource {
             emitter: Emitter::new("processes", common, &FIELDS, ctx, interval),
             interval,
-            proc_root: proc_root.to_path_buf(),
-            path: PidPath::new(proc_root),
+            root: ProcRoot::new(proc_root),
             pids: Vec::new(),
-            buf: Vec::with_capacity(512),
+            buf: Vec::with_capacity(1024),
         }
     }
 
@@ -342,11 +458,11 @@ impl ProcessesSource {
 
     /// Scan the proc root once.
     pub fn count(&mut self) -> Result<ProcessCounts, CollectError> {
-        list_pids(&self.proc_root, &mut self.pids)?;
+        self.root.list_pids(&mut self.pids)?;
         let mut counts = ProcessCounts::default();
         let buf = &mut self.buf;
         for &pid in &self.pids {
-            if let Err(e) = self.path.with(pid, "stat", |p| read_into(p, buf)) {
+            if let Err(e) = self.root.read(pid, "stat", buf) {
                 if !is_gone(&e) {
                     tracing::debug!(pid, error = %e, "processes: stat unreadable, skipped");
                 }
@@ -516,6 +632,91 @@ mod tests {
         assert_eq!(parse_pid("123"), Some(123));
         assert_eq!(parse_pid("+1"), None);
         assert_eq!(parse_pid("self"), None);
+    }
+
+    fn write_stat(root: &Path, pid: u32, state: char, threads: u32) {
+        let dir = root.join(pid.to_string());
+        std::fs::create_dir_all(&dir).unwrap();
+        let line = format!(
+            "{pid} (p{pid}) {state} 1 1 1 0 -1 0 0 0 0 0 1 2 0 0 20 0 {threads} 0 {pid}00 0 0\n"
+        );
+        std::fs::write(dir.join("stat"), line).unwrap();
+    }
+
+    /// The proc root stays open between ticks: processes that appear or vanish in between
+    /// are seen at the next tick.
+    #[test]
+    fn reused_directory_handle_sees_changes() {
+        let root = tempfile::tempdir().unwrap();
+        write_stat(root.path(), 1, 'S', 2);
+        write_stat(root.path(), 7, 'R', 1);
+        std::fs::create_dir(root.path().join("self")).unwrap();
+        let mut src = ProcessesSource::new(&all(), &HostContext::default(), 60, root.path());
+        let c = src.count().unwrap();
+        assert_eq!(
+            (c.total, c.running, c.sleeping, c.total_threads),
+            (2, 1, 1, 3)
+        );
+        // 7 exits, 12 and 13 start.
+        std::fs::remove_dir_all(root.path().join("7")).unwrap();
+        write_stat(root.path(), 12, 'D', 4);
+        write_stat(root.path(), 13, 'Z', 1);
+        let c = src.count().unwrap();
+        assert_eq!(
+            (c.total, c.running, c.blocked, c.zombies, c.total_threads),
+            (3, 0, 1, 1, 7)
+        );
+        // A proc root that cannot be opened is an error for the tick; once it exists, the
+        // next tick opens it.
+        let later = root.path().join("later");
+        let mut src = ProcessesSource::new(&all(), &HostContext::default(), 60, &later);
+        assert!(matches!(src.count(), Err(CollectError::Read { .. })));
+        write_stat(&later, 3, 'I', 1);
+        assert_eq!(src.count().unwrap().idle, 1);
+    }
+
+    #[test]
+    fn read_into_grows_and_reuses_the_buffer() {
+        let dir = tempfile::tempdir().unwrap();
+        let big: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(dir.path().join("big"), &big).unwrap();
+        std::fs::write(dir.path().join("empty"), b"").unwrap();
+        let mut buf = Vec::with_capacity(16);
+        read_into(&dir.path().join("big"), &mut buf).unwrap();
+        assert_eq!(buf, big);
+        let cap = buf.capacity();
+        read_into(&dir.path().join("empty"), &mut buf).unwrap();
+        assert!(buf.is_empty());
+        assert_eq!(buf.capacity(), cap, "capacity kept");
+        let e = read_into(&dir.path().join("missing"), &mut buf).unwrap_err();
+        assert!(is_gone(&e));
+        std::fs::create_dir_all(dir.path().join("12/fd")).unwrap();
+        std::fs::write(dir.path().join("12/fd/0"), b"").unwrap();
+        std::fs::write(dir.path().join("12/stat"), b"x").unwrap();
+        let mut root = ProcRoot::new(dir.path());
+        assert_eq!(root.count_entries(12, "fd").unwrap(), 1);
+        assert!(root.count_entries(13, "fd").is_err());
+        assert!(root.exists(12) && !root.exists(13));
+        root.read(12, "stat", &mut buf).unwrap();
+        assert_eq!(buf, b"x");
+        // A file larger than the buffer is read whole (full reads go on).
+        std::fs::write(dir.path().join("12/status"), &big).unwrap();
+        let mut small = Vec::with_capacity(600);
+        root.read(12, "status", &mut small).unwrap();
+        assert_eq!(small, big);
+        if Path::new("/proc/self/status").exists() {
+            // The kernel's per-process files, through a buffer smaller than them.
+            let mut live = ProcRoot::new(Path::new("/proc"));
+            let me = std::process::id();
+            let mut small = Vec::with_capacity(600);
+            live.read(me, "status", &mut small).unwrap();
+            let whole = std::fs::read(format!("/proc/{me}/status")).unwrap();
+            assert!(small.starts_with(b"Name:") && small.ends_with(b"\n"));
+            assert!(small.len() > 600 && whole.len() > 600);
+        }
+        assert!(is_gone(&root.read(13, "stat", &mut buf).unwrap_err()));
+        assert_eq!(parse_pid_bytes(b"4294967296"), None, "beyond u32");
+        assert_eq!(parse_pid_bytes(b"007"), Some(7));
     }
 
     #[test]

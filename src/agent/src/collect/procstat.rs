@@ -53,7 +53,11 @@
 //! - a process that vanishes between the lookup and the reads (any needed file gone) is skipped
 //!   for the tick and its cpu state is dropped; it still counts in `pid_count` (it matched);
 //! - an unreadable proc root is a [`CollectError`]; a missing pid file is not (pid_count 0, one
-//!   warning until the file is readable again).
+//!   warning until the file is readable again);
+//! - the lookup reads `comm` / `cmdline` of every process on every tick (no cache: a process
+//!   may `exec` or rewrite its command line while keeping its pid and start time); the proc
+//!   root stays open between ticks and per-process files are read relative to it into reused
+//!   buffers (see `processes::ProcRoot`).
 //!
 //! Units: Bytes for `memory_*`, `read_bytes`, `write_bytes`, `rlimit_memory_*` and Percent for
 //! `cpu_usage` (the reference agent's unit table); Count for everything else (what its user
@@ -62,9 +66,7 @@
 use super::cpu::clock_ticks;
 use super::dimensions::HostContext;
 use super::emit::Emitter;
-use super::processes::{
-    is_gone, list_pids, parse_pid, parse_pid_stat, parse_u64, read_into, PidPath,
-};
+use super::processes::{is_gone, parse_pid, parse_pid_stat, parse_u64, read_into, ProcRoot};
 use super::{effective_interval, CollectError, MetricSource};
 use crate::config::{PluginCommon, ProcessSelector, ProcstatConfig};
 use hostwatch_model::{Dimension, MetricDatum, Unit};
@@ -411,11 +413,6 @@ fn parse_pid_file(text: &str) -> Option<u32> {
     text.split_whitespace().next().and_then(parse_pid)
 }
 
-/// Whether `<proc_root>/<pid>` still exists.
-fn pid_dir_exists(proc_root: &Path, pid: u32) -> bool {
-    proc_root.join(pid.to_string()).exists()
-}
-
 /// Trim the trailing newline of a `comm` file.
 fn trim_comm(b: &[u8]) -> &[u8] {
     b.strip_suffix(b"\n").unwrap_or(b)
@@ -424,7 +421,8 @@ fn trim_comm(b: &[u8]) -> &[u8] {
 /// Scratch space reused across ticks.
 #[derive(Debug)]
 struct Scratch {
-    path: PidPath,
+    /// The proc root, kept open between ticks.
+    path: ProcRoot,
     buf: Vec<u8>,
     aux: Vec<u8>,
     pids: Vec<u32>,
@@ -434,19 +432,19 @@ impl Scratch {
     /// Read `file` of `pid` into `buf`.
     fn read(&mut self, pid: u32, file: &str) -> std::io::Result<()> {
         let buf = &mut self.buf;
-        self.path.with(pid, file, |p| read_into(p, buf))
+        self.path.read(pid, file, buf)
     }
 }
 
 /// The process name for a `comm` value: when `comm` may have been truncated by the kernel and
 /// the base name of `argv[0]` (read into `aux`) extends it, that base name; else `comm`.
 fn process_name<'a>(
-    path: &mut PidPath,
+    path: &mut ProcRoot,
     pid: u32,
     comm: &'a [u8],
     aux: &'a mut Vec<u8>,
 ) -> &'a [u8] {
-    if comm.len() < COMM_LEN || path.with(pid, "cmdline", |p| read_into(p, aux)).is_err() {
+    if comm.len() < COMM_LEN || path.read(pid, "cmdline", aux).is_err() {
         return comm;
     }
     let argv0 = aux.split(|&b| b == 0).next().unwrap_or_default();
@@ -466,7 +464,8 @@ pub struct ProcstatSource {
     /// `pid_count`.
     lookup: Emitter,
     interval: u64,
-    proc_root: PathBuf,
+    /// `<proc>/uptime`.
+    uptime_path: PathBuf,
     finder: Finder,
     /// `exe=...`, `pattern=...` or `pidfile=...`.
     selector_dim: Dimension,
@@ -535,16 +534,16 @@ impl ProcstatSource {
             emitter,
             lookup,
             interval,
-            proc_root: proc_root.to_path_buf(),
+            uptime_path: proc_root.join("uptime"),
             finder,
             selector_dim,
             ticks_per_sec: clock_ticks(proc_root) as f64,
             cpu_prev: HashMap::new(),
             cpu_next: HashMap::new(),
             scratch: Scratch {
-                path: PidPath::new(proc_root),
-                buf: Vec::with_capacity(2048),
-                aux: Vec::with_capacity(256),
+                path: ProcRoot::new(proc_root),
+                buf: Vec::with_capacity(4096),
+                aux: Vec::with_capacity(1024),
                 pids: Vec::new(),
             },
             matches: Vec::new(),
@@ -561,7 +560,7 @@ impl ProcstatSource {
     /// Point at another proc root (tests move between snapshots this way).
     #[cfg(test)]
     fn set_root(&mut self, proc_root: &Path) {
-        self.proc_root = proc_root.to_path_buf();
+        self.uptime_path = proc_root.join("uptime");
         self.scratch.path.set_root(proc_root);
     }
 
@@ -587,12 +586,12 @@ impl ProcstatSource {
                     tracing::debug!(pid_file = %file.display(), "procstat: no pid in pid file");
                     return Ok(());
                 };
-                if s.path.with(pid, "", |p| p.exists()) {
+                if s.path.exists(pid) {
                     self.matches.push(Match { pid, name: None });
                 }
             }
             Finder::Exe(re) => {
-                list_pids(&self.proc_root, &mut s.pids)?;
+                s.path.list_pids(&mut s.pids)?;
                 let Scratch {
                     path,
                     buf,
@@ -600,7 +599,7 @@ impl ProcstatSource {
                     pids,
                 } = s;
                 for &pid in pids.iter() {
-                    if path.with(pid, "comm", |p| read_into(p, buf)).is_err() {
+                    if path.read(pid, "comm", buf).is_err() {
                         continue;
                     }
                     // Borrowed unless the name is not UTF-8: no allocation for non-matches.
@@ -615,7 +614,7 @@ impl ProcstatSource {
                 }
             }
             Finder::Pattern(re) => {
-                list_pids(&self.proc_root, &mut s.pids)?;
+                s.path.list_pids(&mut s.pids)?;
                 for i in 0..s.pids.len() {
                     let pid = s.pids[i];
                     if s.read(pid, "cmdline").is_err() {
@@ -646,9 +645,8 @@ impl ProcstatSource {
         // An optional file that cannot be read leaves its fields out, unless the process is gone
         // (then the process is skipped). "Not found" alone does not mean gone: a kernel built
         // without I/O accounting has no `io` file for any process.
-        let proc_root = &self.proc_root;
-        let gone = |e: std::io::Error| -> Option<()> {
-            if is_gone(&e) && !pid_dir_exists(proc_root, pid) {
+        let gone = |e: std::io::Error, path: &mut ProcRoot| -> Option<()> {
+            if is_gone(&e) && !path.exists(pid) {
                 None
             } else {
                 tracing::debug!(pid, error = %e, "procstat: file unreadable, fields left out");
@@ -689,25 +687,25 @@ impl ProcstatSource {
         if needs.status {
             match s.read(pid, "status") {
                 Ok(()) => sample.status = Some(parse_status(&s.buf)),
-                Err(e) => gone(e)?,
+                Err(e) => gone(e, &mut s.path)?,
             }
         }
         if needs.io {
             match s.read(pid, "io") {
                 Ok(()) => sample.io = Some(parse_io(&s.buf)),
-                Err(e) => gone(e)?,
+                Err(e) => gone(e, &mut s.path)?,
             }
         }
         if needs.fds {
-            match s.path.with(pid, "fd", |p| std::fs::read_dir(p)) {
-                Ok(dir) => sample.fds = Some(dir.count() as u64),
-                Err(e) => gone(e)?,
+            match s.path.count_entries(pid, "fd") {
+                Ok(n) => sample.fds = Some(n),
+                Err(e) => gone(e, &mut s.path)?,
             }
         }
         if needs.limits {
             match s.read(pid, "limits") {
                 Ok(()) => sample.limits = Some(parse_limits(&s.buf)),
-                Err(e) => gone(e)?,
+                Err(e) => gone(e, &mut s.path)?,
             }
         }
         if let (true, Some(st), Some(wall)) = (needs.cpu_usage, sample.stat, wall) {
@@ -727,17 +725,18 @@ impl ProcstatSource {
 
     /// Seconds since boot from `<proc>/uptime`.
     fn uptime(&mut self) -> Option<f64> {
-        let path = self.proc_root.join("uptime");
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) => {
-                tracing::debug!(path = %path.display(), error = %e, "procstat: no uptime, no cpu_usage this tick");
-                return None;
-            }
-        };
-        text.split_whitespace()
-            .next()
-            .and_then(|v| v.parse::<f64>().ok())
+        let buf = &mut self.scratch.buf;
+        if let Err(e) = read_into(&self.uptime_path, buf) {
+            tracing::debug!(path = %self.uptime_path.display(), error = %e, "procstat: no uptime, no cpu_usage this tick");
+            return None;
+        }
+        let first = buf
+            .split(|b| b.is_ascii_whitespace())
+            .find(|f| !f.is_empty())?;
+        std::str::from_utf8(first)
+            .ok()?
+            .parse::<f64>()
+            .ok()
             .filter(|v| v.is_finite())
     }
 }
@@ -1189,6 +1188,71 @@ mod tests {
             "state of a vanished process is dropped"
         );
         assert_eq!(src.cpu_prev.len(), 2);
+    }
+
+    /// One fake process: `comm`, `cmdline` and a `stat` with the given cpu ticks and start
+    /// time.
+    fn write_proc(root: &Path, pid: u32, name: &str, ticks: u64, start: u64) {
+        let dir = root.join(pid.to_string());
+        std::fs::create_dir_all(dir.join("fd")).unwrap();
+        std::fs::write(dir.join("comm"), format!("{name}\n")).unwrap();
+        std::fs::write(dir.join("cmdline"), format!("/usr/bin/{name}\0--serve\0")).unwrap();
+        let stat = format!(
+            "{pid} ({name}) S 1 {pid} {pid} 0 -1 0 0 0 0 0 {ticks} 0 0 0 20 0 1 0 {start} 1 1 \
+             0 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n"
+        );
+        std::fs::write(dir.join("stat"), stat).unwrap();
+    }
+
+    /// The proc root stays open between ticks (no `set_root`): a reused pid starts afresh, a
+    /// vanished process is skipped and its state dropped, a new process is found.
+    #[test]
+    fn live_changes_between_ticks_with_one_open_root() {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        std::fs::write(r.join("uptime"), "100.00 1.00\n").unwrap();
+        write_proc(r, 10, "svc", 1000, 50);
+        write_proc(r, 11, "svc", 0, 60);
+        write_proc(r, 12, "other", 0, 70);
+        for selector in [exe("^svc$"), ProcessSelector::Pattern("svc --serve".into())] {
+            let mut src = ProcstatSource::new(
+                &cfg(
+                    selector.clone(),
+                    &["pid", "cpu_usage", "num_fds", "pid_count"],
+                ),
+                &HostContext::default(),
+                60,
+                r,
+            );
+            let usage = |out: &[MetricDatum]| by_pid(out, "procstat_cpu_usage");
+            let out = collect(&mut src);
+            assert_eq!(pids(&out), vec![10, 11], "{selector:?}");
+            assert!(usage(&out).is_empty());
+            // +10 s: 10 used 500 ticks (5 s → 50 %); 11 exited and its pid was reused by a
+            // new svc (other start time): no usage for it; 13 is new.
+            std::fs::write(r.join("uptime"), "110.00 1.00\n").unwrap();
+            write_proc(r, 10, "svc", 1500, 50);
+            write_proc(r, 11, "svc", 0, 9000);
+            write_proc(r, 13, "svc", 0, 9100);
+            let out = collect(&mut src);
+            assert_eq!(pids(&out), vec![10, 11, 13], "{selector:?}");
+            assert_eq!(usage(&out), vec![50.0], "{selector:?}");
+            assert_eq!(by_pid(&out, "procstat_num_fds"), vec![0.0; 3]);
+            // +10 s: 10 vanished; 11 and 13 idle → 0 %.
+            std::fs::write(r.join("uptime"), "120.00 1.00\n").unwrap();
+            std::fs::remove_dir_all(r.join("10")).unwrap();
+            let out = collect(&mut src);
+            assert_eq!(pids(&out), vec![11, 13], "{selector:?}");
+            assert_eq!(usage(&out), vec![0.0, 0.0], "{selector:?}");
+            assert_eq!(pid_count(&out), Some(2.0));
+            assert!(!src.cpu_prev.keys().any(|(pid, _)| *pid == 10));
+            assert_eq!(src.cpu_prev.len(), 2);
+            // Restore for the next selector.
+            write_proc(r, 10, "svc", 1000, 50);
+            write_proc(r, 11, "svc", 0, 60);
+            std::fs::remove_dir_all(r.join("13")).unwrap();
+            std::fs::write(r.join("uptime"), "100.00 1.00\n").unwrap();
+        }
     }
 
     #[test]

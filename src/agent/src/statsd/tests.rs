@@ -272,6 +272,16 @@ fn fuzz_over_the_socket_never_stalls() {
     for p in &packets {
         c.send_to(p, ("127.0.0.1", port)).unwrap();
     }
+    // Let every garbage packet be accounted for (taken or dropped by the kernel) first, so the
+    // wait below is for the valid packet and not for a late piece of garbage.
+    let sent = packets.len() as u64;
+    while {
+        let s = src.stats();
+        s.packets + s.kernel_dropped < sent || s.pending > 0
+    } {
+        assert!(t.elapsed() < Duration::from_secs(20), "{:?}", src.stats());
+        std::thread::sleep(Duration::from_millis(10));
+    }
     // A valid packet after the garbage is still taken.
     send_and_wait(&src, port, &["after:1|c"]);
     let s = src.stats();
