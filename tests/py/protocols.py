@@ -104,6 +104,23 @@ for metric in ["viaquery", "viajson"]:
 assert results["viaquery"] == results["viajson"], results
 assert results["viajson"] == {"SampleCount": 4.0, "Sum": 14.0, "Minimum": 2.0, "Maximum": 8.0, "Average": 3.5}, results
 
+# The CloudWatch agent's own shape: awsQuery with Values + Counts + StatisticValues in one datum.
+status, _, body = query({
+    "Action": "PutMetricData", "Namespace": "ProtoAgent",
+    "MetricData.member.1.MetricName": "timing",
+    "MetricData.member.1.Values.member.1": "10", "MetricData.member.1.Values.member.2": "20",
+    "MetricData.member.1.Counts.member.1": "5", "MetricData.member.1.Counts.member.2": "1",
+    "MetricData.member.1.StatisticValues.SampleCount": "6", "MetricData.member.1.StatisticValues.Sum": "70",
+    "MetricData.member.1.StatisticValues.Minimum": "10", "MetricData.member.1.StatisticValues.Maximum": "20",
+    "MetricData.member.1.StorageResolution": "60", "MetricData.member.1.Timestamp": iso,
+})
+assert status == 200, (status, body)
+status, _, body = json10("GetMetricStatistics", {
+    "Namespace": "ProtoAgent", "MetricName": "timing", "StartTime": minute - 60, "EndTime": minute + 120,
+    "Period": 60, "Statistics": ["SampleCount", "Sum"]})
+dps = json.loads(body)["Datapoints"]
+assert (dps[0]["SampleCount"], dps[0]["Sum"]) == (6.0, 70.0), body
+
 # ListMetrics over query lists both, in XML.
 status, _, body = query({"Action": "ListMetrics", "Namespace": "Proto"})
 assert status == 200, body

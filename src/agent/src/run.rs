@@ -456,8 +456,18 @@ pub fn once_line(namespace: &str, d: &MetricDatum) -> serde_json::Value {
         DatumValue::StatisticSet(s) => serde_json::json!({
             "SampleCount": s.sample_count, "Sum": s.sum, "Minimum": s.minimum, "Maximum": s.maximum
         }),
-        DatumValue::Distribution { values, counts } => {
-            serde_json::json!({"Values": values, "Counts": counts})
+        DatumValue::Distribution {
+            values,
+            counts,
+            stats,
+        } => {
+            let mut v = serde_json::json!({"Values": values, "Counts": counts});
+            if let Some(s) = stats {
+                v["StatisticValues"] = serde_json::json!({
+                    "SampleCount": s.sample_count, "Sum": s.sum, "Minimum": s.minimum, "Maximum": s.maximum
+                });
+            }
+            v
         }
     };
     serde_json::json!({

@@ -28,18 +28,41 @@ pub struct StatisticSet {
     pub maximum: f64,
 }
 
-/// The value part of a datum: exactly one of the three forms CloudWatch accepts.
+/// The value part of a datum: one of the forms CloudWatch accepts. `Value` excludes the other
+/// two; `Values`+`Counts` may come with `StatisticValues` (the CloudWatch agent sends both for
+/// its distributions), in which case the set gives SampleCount, Sum, Minimum and Maximum and the
+/// values give percentiles.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum DatumValue {
     /// `Value`.
     Single(f64),
     /// `StatisticValues`.
     StatisticSet(StatisticSet),
-    /// `Values` + `Counts` (counts default to 1 each).
-    Distribution { values: Vec<f64>, counts: Vec<f64> },
+    /// `Values` + `Counts` (counts default to 1 each), optionally with `StatisticValues`.
+    Distribution {
+        values: Vec<f64>,
+        counts: Vec<f64>,
+        stats: Option<StatisticSet>,
+    },
 }
 
 impl DatumValue {
+    /// A distribution carrying its own exact statistic set, as the CloudWatch agent sends
+    /// aggregated StatsD and collectd values (`Values`+`Counts` with `StatisticValues`).
+    pub fn distribution_with_stats(values: Vec<f64>, counts: Vec<f64>) -> DatumValue {
+        let stats = DatumValue::Distribution {
+            values: values.clone(),
+            counts: counts.clone(),
+            stats: None,
+        }
+        .to_statistic_set();
+        DatumValue::Distribution {
+            values,
+            counts,
+            stats: Some(stats),
+        }
+    }
+
     /// The statistic set this value aggregates to.
     pub fn to_statistic_set(&self) -> StatisticSet {
         match self {
@@ -50,7 +73,12 @@ impl DatumValue {
                 maximum: *v,
             },
             DatumValue::StatisticSet(s) => *s,
-            DatumValue::Distribution { values, counts } => {
+            DatumValue::Distribution { stats: Some(s), .. } => *s,
+            DatumValue::Distribution {
+                values,
+                counts,
+                stats: None,
+            } => {
                 let mut s = StatisticSet {
                     sample_count: 0.0,
                     sum: 0.0,
@@ -126,12 +154,41 @@ mod tests {
         let v = DatumValue::Distribution {
             values: vec![1.0, 10.0],
             counts: vec![2.0, 4.0],
+            stats: None,
         };
         let s = v.to_statistic_set();
         assert_eq!(s.sample_count, 6.0);
         assert_eq!(s.sum, 42.0);
         assert_eq!(s.maximum, 10.0);
         assert_eq!(s.minimum, 1.0);
+    }
+
+    #[test]
+    fn distribution_with_exact_stats() {
+        let v = DatumValue::distribution_with_stats(vec![1.0, 10.0], vec![2.0, 4.0]);
+        let DatumValue::Distribution { stats: Some(s), .. } = v else {
+            panic!("no stats: {v:?}");
+        };
+        assert_eq!(
+            (s.sample_count, s.sum, s.minimum, s.maximum),
+            (6.0, 42.0, 1.0, 10.0)
+        );
+    }
+
+    #[test]
+    fn statistic_values_win_over_values() {
+        let stats = StatisticSet {
+            sample_count: 7.0,
+            sum: 43.0,
+            minimum: 0.5,
+            maximum: 10.0,
+        };
+        let v = DatumValue::Distribution {
+            values: vec![1.0, 10.0],
+            counts: vec![2.0, 4.0],
+            stats: Some(stats),
+        };
+        assert_eq!(v.to_statistic_set(), stats);
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! `StandardUnit`, a [`LogEvent`] is one `InputLogEvent` of `PutLogEvents`.
 //!
 //! Invariants kept by the constructors and validators here (and relied on by the store):
-//! - a [`DatumValue::Distribution`] has as many counts as values, every count is positive;
+//! - a [`DatumValue::Distribution`] has as many counts as values, every count is positive, and
+//!   its optional statistic set obeys the statistic-set rule below;
 //! - a [`DatumValue::StatisticSet`] has `sample_count > 0` and `min <= max`;
 //! - every number is finite (CloudWatch rejects NaN and infinities).
 

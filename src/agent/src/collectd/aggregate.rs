@@ -198,10 +198,10 @@ impl Aggregator {
                         metric_name: s.name.clone(),
                         dimensions: s.dims.clone(),
                         timestamp_ms: Some(ts),
-                        value: DatumValue::Distribution {
-                            values: chunk.iter().map(|p| p.0).collect(),
-                            counts: chunk.iter().map(|p| p.1).collect(),
-                        },
+                        value: DatumValue::distribution_with_stats(
+                            chunk.iter().map(|p| p.0).collect(),
+                            chunk.iter().map(|p| p.1).collect(),
+                        ),
                         unit: Unit::None,
                         storage_resolution: resolution,
                     });
@@ -261,10 +261,7 @@ mod tests {
         assert_eq!(out[0].storage_resolution, 1);
         assert_eq!(
             out[0].value,
-            DatumValue::Distribution {
-                values: vec![1.0, 3.0],
-                counts: vec![3.0, 1.0]
-            }
+            DatumValue::distribution_with_stats(vec![1.0, 3.0], vec![3.0, 1.0])
         );
         assert_eq!(a.held(), 1);
         out.clear();
@@ -341,12 +338,12 @@ mod tests {
         a.drain(60_000, &mut out);
         assert_eq!(
             out[0].value,
-            DatumValue::Distribution {
-                values: (0..7).map(f64::from).collect(),
-                counts: (0..7)
+            DatumValue::distribution_with_stats(
+                (0..7).map(f64::from).collect(),
+                (0..7)
                     .map(|i| if i < 100_000 % 7 { 14_286.0 } else { 14_285.0 })
                     .collect()
-            }
+            )
         );
         assert_eq!(a.held(), 0);
     }

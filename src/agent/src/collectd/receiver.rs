@@ -654,10 +654,7 @@ mod tests {
         assert_eq!(out[0].timestamp_ms, Some(120_000));
         assert_eq!(
             out[0].value,
-            DatumValue::Distribution {
-                values: vec![1.0],
-                counts: vec![2.0]
-            }
+            DatumValue::distribution_with_stats(vec![1.0], vec![2.0])
         );
         let j = ing.stats.to_json();
         assert_eq!(j["packets_received"], 2);

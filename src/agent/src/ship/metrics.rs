@@ -26,7 +26,7 @@ use super::backoff::{random_backoff, MAX_ATTEMPTS};
 use super::credentials::{CredentialProvider, CredentialsError};
 use super::endpoint::Endpoint;
 use hostwatch_aws::sigv4::{sign, SignableRequest};
-use hostwatch_model::{DatumValue, MetricDatum};
+use hostwatch_model::{DatumValue, MetricDatum, StatisticSet};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -112,21 +112,20 @@ pub fn datum_json(d: &MetricDatum) -> Option<Value> {
             m.insert("Value".into(), number(*v)?);
         }
         DatumValue::StatisticSet(s) => {
-            m.insert(
-                "StatisticValues".into(),
-                json!({
-                    "SampleCount": number(s.sample_count)?,
-                    "Sum": number(s.sum)?,
-                    "Minimum": number(s.minimum)?,
-                    "Maximum": number(s.maximum)?,
-                }),
-            );
+            m.insert("StatisticValues".into(), statistic_values(s)?);
         }
-        DatumValue::Distribution { values, counts } => {
+        DatumValue::Distribution {
+            values,
+            counts,
+            stats,
+        } => {
             let vs: Option<Vec<Value>> = values.iter().map(|v| number(*v)).collect();
             let cs: Option<Vec<Value>> = counts.iter().map(|v| number(*v)).collect();
             m.insert("Values".into(), Value::Array(vs?));
             m.insert("Counts".into(), Value::Array(cs?));
+            if let Some(s) = stats {
+                m.insert("StatisticValues".into(), statistic_values(s)?);
+            }
         }
     }
     m.insert("Unit".into(), Value::String(d.unit.as_str().to_string()));
@@ -135,6 +134,15 @@ pub fn datum_json(d: &MetricDatum) -> Option<Value> {
         Value::from(d.storage_resolution),
     );
     Some(Value::Object(m))
+}
+
+fn statistic_values(s: &StatisticSet) -> Option<Value> {
+    Some(json!({
+        "SampleCount": number(s.sample_count)?,
+        "Sum": number(s.sum)?,
+        "Minimum": number(s.minimum)?,
+        "Maximum": number(s.maximum)?,
+    }))
 }
 
 /// One request body, the number of datums in it and the input range it covers.
@@ -438,16 +446,18 @@ mod tests {
         let mut d = datum("x", 1.0);
         d.timestamp_ms = Some(1_700_000_000_250);
         d.dimensions.clear();
-        d.value = DatumValue::Distribution {
-            values: vec![1.0, 10.0],
-            counts: vec![2.0, 4.0],
-        };
+        d.value = DatumValue::distribution_with_stats(vec![1.0, 10.0], vec![2.0, 4.0]);
         d.unit = Unit::BytesPerSecond;
         d.storage_resolution = 60;
         let v = datum_json(&d).unwrap();
         assert_eq!(v["Timestamp"], json!(1_700_000_000.25));
         assert_eq!(v["Values"], json!([1.0, 10.0]));
         assert_eq!(v["Counts"], json!([2.0, 4.0]));
+        // Distributions carry their statistic set, as the CloudWatch agent sends them.
+        assert_eq!(
+            v["StatisticValues"],
+            json!({"SampleCount": 6.0, "Sum": 42.0, "Minimum": 1.0, "Maximum": 10.0})
+        );
         assert_eq!(v["Unit"], "Bytes/Second");
         assert!(v.get("Dimensions").is_none());
         d.value = DatumValue::StatisticSet(StatisticSet {

@@ -105,10 +105,7 @@ fn no_aggregation_emits_each_interval() {
     assert_eq!(find(&out, "users")[0].value, DatumValue::Single(2.0));
     assert_eq!(
         find(&out, "lat")[0].value,
-        DatumValue::Distribution {
-            values: vec![10.0, 20.0],
-            counts: vec![5.0, 1.0]
-        }
+        DatumValue::distribution_with_stats(vec![10.0, 20.0], vec![5.0, 1.0])
     );
     assert_eq!(
         dims(find(&out, "size")[0])[1],
@@ -153,10 +150,7 @@ fn aggregation_windows_and_split() {
     let c = find(&out, "c")[0];
     assert_eq!(
         c.value,
-        DatumValue::Distribution {
-            values: vec![2.0, 3.0],
-            counts: vec![1.0, 1.0]
-        }
+        DatumValue::distribution_with_stats(vec![2.0, 3.0], vec![1.0, 1.0])
     );
     assert_eq!(
         dims(c),

@@ -48,7 +48,7 @@ impl Bucket {
         self.maximum = self.maximum.max(s.maximum);
         match v {
             DatumValue::Single(x) => self.values.push((*x, 1.0)),
-            DatumValue::Distribution { values, counts } => self
+            DatumValue::Distribution { values, counts, .. } => self
                 .values
                 .extend(values.iter().copied().zip(counts.iter().copied())),
             DatumValue::StatisticSet(set) => {
@@ -127,6 +127,7 @@ mod tests {
                 DatumValue::Distribution {
                     values: vec![1.0, 10.0],
                     counts: vec![2.0, 4.0],
+                    stats: None,
                 },
             )],
             0,

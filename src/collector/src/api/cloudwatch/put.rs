@@ -227,7 +227,9 @@ fn datum(
     ))
 }
 
-/// Exactly one of `Value`, `StatisticValues`, `Values` (+`Counts`).
+/// One of `Value`, `StatisticValues`, `Values` (+`Counts`). `Value` excludes both others;
+/// `Values` may come with `StatisticValues`, as the CloudWatch agent sends its distributions:
+/// the set then gives SampleCount, Sum, Minimum and Maximum, and the values give percentiles.
 fn value(d: &DatumInput, q: &dyn Fn() -> String) -> Result<DatumValue, ApiError> {
     let values = d.values.as_ref().map(|l| l.0.as_slice()).unwrap_or(&[]);
     let counts = d.counts.as_ref().map(|l| l.0.as_slice()).unwrap_or(&[]);
@@ -240,7 +242,15 @@ fn value(d: &DatumInput, q: &dyn Fn() -> String) -> Result<DatumValue, ApiError>
     match (d.value, &d.statistic_values, values.is_empty()) {
         (Some(_), _, false) => Err(both("Value", "Values")),
         (Some(_), Some(_), _) => Err(both("Value", "StatisticValues")),
-        (None, Some(_), false) => Err(both("Values", "StatisticValues")),
+        (None, Some(s), false) => {
+            let stats = statistic_set(s, q)?;
+            let (values, counts) = distribution(values, counts, q)?;
+            Ok(DatumValue::Distribution {
+                values,
+                counts,
+                stats: Some(stats),
+            })
+        }
         (Some(Float(x)), None, true) => {
             no_counts(q, counts)?;
             check_value(&|| format!("{}.Value", q()), x)?;
@@ -250,7 +260,14 @@ fn value(d: &DatumInput, q: &dyn Fn() -> String) -> Result<DatumValue, ApiError>
             no_counts(q, counts)?;
             statistic_set(s, q).map(DatumValue::StatisticSet)
         }
-        (None, None, false) => distribution(values, counts, q),
+        (None, None, false) => {
+            let (values, counts) = distribution(values, counts, q)?;
+            Ok(DatumValue::Distribution {
+                values,
+                counts,
+                stats: None,
+            })
+        }
         (None, None, true) => Err(ApiError::cloudwatch(
             "MissingParameter",
             format!(
@@ -310,7 +327,7 @@ fn distribution(
     values: &[Float],
     counts: &[Float],
     q: &dyn Fn() -> String,
-) -> Result<DatumValue, ApiError> {
+) -> Result<(Vec<f64>, Vec<f64>), ApiError> {
     if values.len() > MAX_VALUES {
         return Err(ApiError::invalid_parameter_value(format!(
             "The collection {}.Values must not have a size greater than {MAX_VALUES}.",
@@ -350,10 +367,7 @@ fn distribution(
             q()
         )));
     }
-    Ok(DatumValue::Distribution {
-        values: vs,
-        counts: cs,
-    })
+    Ok((vs, cs))
 }
 
 #[cfg(test)]
@@ -395,7 +409,8 @@ mod tests {
             ok[3].1.value,
             DatumValue::Distribution {
                 values: vec![3.0],
-                counts: vec![1.0]
+                counts: vec![1.0],
+                stats: None,
             }
         );
         let q = run(json!({"Namespace": "App", "MetricData": [

@@ -340,6 +340,7 @@ mod tests {
         d.add(&DatumValue::Distribution {
             values: vec![1.0, 10.0],
             counts: vec![2.0, 4.0],
+            stats: None,
         });
         assert_eq!(eval("p33", &d), Some(1.0));
         assert_eq!(eval("p34", &d), Some(10.0));

@@ -152,6 +152,42 @@ async fn aggregation_matches_recorded_aws_examples() {
     );
 }
 
+/// The CloudWatch agent sends `Values`+`Counts` together with `StatisticValues`; AWS accepts
+/// that. The set gives the statistics, the values the percentiles.
+#[tokio::test]
+async fn values_with_statistic_values_are_accepted() {
+    let h = Harness::new();
+    let t = secs(NOW - 2 * MIN);
+    h.put(json!([{"MetricName": "m", "Values": [2, 8], "Counts": [3, 1],
+        "StatisticValues": {"SampleCount": 4, "Sum": 14.5, "Minimum": 1.5, "Maximum": 8}, "Timestamp": t}]))
+        .await;
+    let p = h
+        .ok(
+            "GetMetricStatistics",
+            gms(json!({"ExtendedStatistics": ["p50"]}), json!({})),
+        )
+        .await;
+    assert_eq!(p["Datapoints"][0]["ExtendedStatistics"]["p50"], 2.0, "{p}");
+    let out = h
+        .ok("GetMetricStatistics", gms(all_stats(), json!({})))
+        .await;
+    let dp = &out["Datapoints"][0];
+    assert_eq!(
+        (&dp["Sum"], &dp["Minimum"], &dp["SampleCount"]),
+        (&json!(14.5), &json!(1.5), &json!(4.0)),
+        "{out}"
+    );
+    // The set is still validated.
+    let e = h
+        .err(
+            "PutMetricData",
+            json!({"Namespace": "App", "MetricData": [{"MetricName": "m", "Values": [1],
+            "StatisticValues": {"SampleCount": 1, "Sum": 1, "Minimum": 2, "Maximum": 1}}]}),
+        )
+        .await;
+    assert_eq!(e.0, "InvalidParameterValue", "{e:?}");
+}
+
 #[tokio::test]
 async fn statistics_only_requested_members_and_percentiles() {
     let h = Harness::new();

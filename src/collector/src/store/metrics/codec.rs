@@ -6,10 +6,11 @@
 //! ```text
 //! ts      zigzag varint: seconds since the epoch (absolute in ingest rows, delta to the
 //!         previous point in blocks)
-//! tag     u8: bits 0-1 value kind (0 single, 1 statistic set, 2 distribution),
-//!         bit 2 high resolution (StorageResolution 1)
+//! tag     u8: bits 0-1 value kind (0 single, 1 statistic set, 2 distribution,
+//!         3 distribution with its statistic set), bit 2 high resolution (StorageResolution 1)
 //! payload single: f64 | set: count, sum, min, max (4 x f64) |
-//!         distribution: varint n, n x f64 values, n x f64 counts
+//!         distribution: varint n, n x f64 values, n x f64 counts |
+//!         distribution with set: the set (4 x f64), then as a distribution
 //! ```
 //!
 //! Decoding never panics: truncated or malformed input is a [`StoreError::Corrupt`].
@@ -24,6 +25,8 @@ const VERSION: u8 = 1;
 const KIND_SINGLE: u8 = 0;
 const KIND_SET: u8 = 1;
 const KIND_DIST: u8 = 2;
+/// A distribution that also carries its `StatisticValues` (the set first, then as `KIND_DIST`).
+const KIND_DIST_STATS: u8 = 3;
 const HIGH_RES: u8 = 4;
 /// Upper bound on values in one distribution (the API allows 150), guarding allocations.
 const MAX_DIST: u64 = 4096;
@@ -65,6 +68,14 @@ impl Writer {
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
 
+    /// A statistic set: SampleCount, Sum, Minimum, Maximum.
+    pub fn stats(&mut self, s: &StatisticSet) {
+        self.f64(s.sample_count);
+        self.f64(s.sum);
+        self.f64(s.minimum);
+        self.f64(s.maximum);
+    }
+
     /// One point's tag and payload (the timestamp is written by the caller).
     pub fn point_body(&mut self, p: &Point) {
         let res = if p.high_res { HIGH_RES } else { 0 };
@@ -75,13 +86,20 @@ impl Writer {
             }
             DatumValue::StatisticSet(s) => {
                 self.u8(KIND_SET | res);
-                self.f64(s.sample_count);
-                self.f64(s.sum);
-                self.f64(s.minimum);
-                self.f64(s.maximum);
+                self.stats(s);
             }
-            DatumValue::Distribution { values, counts } => {
-                self.u8(KIND_DIST | res);
+            DatumValue::Distribution {
+                values,
+                counts,
+                stats,
+            } => {
+                match stats {
+                    Some(s) => {
+                        self.u8(KIND_DIST_STATS | res);
+                        self.stats(s);
+                    }
+                    None => self.u8(KIND_DIST | res),
+                }
                 self.uvar(values.len() as u64);
                 values.iter().for_each(|v| self.f64(*v));
                 counts.iter().for_each(|c| self.f64(*c));
@@ -133,6 +151,16 @@ impl<'a> Reader<'a> {
         Ok(((u >> 1) as i64) ^ -((u & 1) as i64))
     }
 
+    /// A statistic set written by [`Writer::stats`].
+    pub fn stats(&mut self) -> Result<StatisticSet, StoreError> {
+        Ok(StatisticSet {
+            sample_count: self.f64()?,
+            sum: self.f64()?,
+            minimum: self.f64()?,
+            maximum: self.f64()?,
+        })
+    }
+
     pub fn f64(&mut self) -> Result<f64, StoreError> {
         let end = self.pos + 8;
         let bytes: [u8; 8] = self
@@ -150,22 +178,26 @@ impl<'a> Reader<'a> {
         let high_res = tag & HIGH_RES != 0;
         let value = match tag & 3 {
             KIND_SINGLE => DatumValue::Single(self.f64()?),
-            KIND_SET => DatumValue::StatisticSet(StatisticSet {
-                sample_count: self.f64()?,
-                sum: self.f64()?,
-                minimum: self.f64()?,
-                maximum: self.f64()?,
-            }),
-            KIND_DIST => {
+            KIND_SET => DatumValue::StatisticSet(self.stats()?),
+            kind => {
+                // KIND_DIST or KIND_DIST_STATS (`tag & 3` leaves no other value).
+                let stats = if kind == KIND_DIST_STATS {
+                    Some(self.stats()?)
+                } else {
+                    None
+                };
                 let n = self.uvar()?;
                 if n > MAX_DIST {
                     return Err(corrupt("distribution too large"));
                 }
                 let values = (0..n).map(|_| self.f64()).collect::<Result<Vec<_>, _>>()?;
                 let counts = (0..n).map(|_| self.f64()).collect::<Result<Vec<_>, _>>()?;
-                DatumValue::Distribution { values, counts }
+                DatumValue::Distribution {
+                    values,
+                    counts,
+                    stats,
+                }
             }
-            _ => return Err(corrupt("unknown value kind")),
         };
         Ok(Point {
             ts_ms,
@@ -268,8 +300,23 @@ mod tests {
                 value: DatumValue::Distribution {
                     values: vec![1.0, 10.0],
                     counts: vec![2.0, 4.0],
+                    stats: None,
                 },
                 high_res: false,
+            },
+            Point {
+                ts_ms: 1_699_999_991_000,
+                value: DatumValue::Distribution {
+                    values: vec![2.0, 8.0],
+                    counts: vec![3.0, 1.0],
+                    stats: Some(StatisticSet {
+                        sample_count: 4.0,
+                        sum: 14.0,
+                        minimum: 2.0,
+                        maximum: 8.0,
+                    }),
+                },
+                high_res: true,
             },
         ]
     }
