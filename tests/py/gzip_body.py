@@ -7,6 +7,7 @@ import urllib.error
 import urllib.request
 
 import boto3
+import botocore.exceptions
 import botocore.session
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -21,6 +22,15 @@ names = set()
 for page in cw.get_paginator("list_metrics").paginate(Namespace="Gz"):
     names.update(m["MetricName"] for m in page["Metrics"])
 assert len(names) == 200, len(names)
+
+# PutMetricData is limited to 1 MB per request, also when the body arrives gzip-compressed.
+big = [{"MetricName": f"big{i}", "Value": 1.0, "Dimensions": [{"Name": "d", "Value": "x" * 1000}]} for i in range(1000)]
+try:
+    cw.put_metric_data(Namespace="Gz", MetricData=big)
+    sys.exit("a PutMetricData body over 1 MB was accepted")
+except botocore.exceptions.ClientError as e:
+    assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 413, e.response
+    assert e.response["Error"]["Code"] == "RequestEntityTooLarge", e.response
 
 # A small body that inflates past the cap.
 bomb = gzip.compress(b"{" + b" " * (64 * 1024 * 1024) + b"}")

@@ -22,7 +22,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::api::cloudwatch::CloudWatchApi;
+use crate::api::cloudwatch::{check_request_size, CloudWatchApi};
 use crate::api::logs::LogsApi;
 use crate::api::RequestContext;
 use crate::auth::{self, KeyStore};
@@ -342,7 +342,10 @@ async fn api_request(
             Err(e) => return into_response(protocol::render_error(&route, &e, &request_id)),
             Ok((op, input)) => {
                 let result = match route.service {
-                    Service::CloudWatch => state.cloudwatch.handle(&op, input, &ctx).await,
+                    Service::CloudWatch => match check_request_size(&op, body.len()) {
+                        Ok(()) => state.cloudwatch.handle(&op, input, &ctx).await,
+                        Err(e) => Err(e),
+                    },
                     Service::Logs => state.logs.handle(&op, input, &ctx).await,
                     Service::Events => Err(crate::api::unknown_operation("AWSEvents", &op, false)),
                     Service::Ssm => Err(crate::api::unknown_operation("AmazonSSM", &op, false)),

@@ -46,6 +46,20 @@ use crate::clock::SharedClock;
 use crate::store::metrics::{MetricStore, StoreOptions};
 use crate::store::StoreError;
 
+/// Largest PutMetricData request body (after gzip inflation): CloudWatch's 1 MB per request.
+pub const MAX_PUT_METRIC_DATA_BYTES: usize = 1_048_576;
+
+/// Refuse a PutMetricData body over [`MAX_PUT_METRIC_DATA_BYTES`] with a 413, for any protocol.
+pub fn check_request_size(op: &str, len: usize) -> Result<(), ApiError> {
+    if op == "PutMetricData" && len > MAX_PUT_METRIC_DATA_BYTES {
+        return Err(ApiError::cloudwatch(
+            "RequestEntityTooLarge",
+            format!("Request size {len} exceeded {MAX_PUT_METRIC_DATA_BYTES} bytes"),
+        ));
+    }
+    Ok(())
+}
+
 /// The CloudWatch service: its store and handlers.
 #[derive(Debug)]
 pub struct CloudWatchApi {
@@ -87,6 +101,7 @@ impl CloudWatchApi {
         body: &[u8],
         ctx: &RequestContext,
     ) -> Result<Option<Shape>, ApiError> {
+        check_request_size(op, body.len())?;
         if op != "PutMetricData" {
             let input = super::parse_json_body(body, true)?;
             return self.handle(op, input, ctx).await;

@@ -1008,3 +1008,12 @@ async fn put_stages() {
         println!("{name:>12}: {:.2} us/datum", v / n * 1e6);
     }
 }
+
+#[test]
+fn put_metric_data_over_one_megabyte_is_refused() {
+    use super::{check_request_size, MAX_PUT_METRIC_DATA_BYTES};
+    let e = check_request_size("PutMetricData", MAX_PUT_METRIC_DATA_BYTES + 1).unwrap_err();
+    assert_eq!((e.query_code(), e.status), ("RequestEntityTooLarge", 413));
+    assert!(check_request_size("PutMetricData", MAX_PUT_METRIC_DATA_BYTES).is_ok());
+    assert!(check_request_size("GetMetricData", 5 * MAX_PUT_METRIC_DATA_BYTES).is_ok());
+}
