@@ -344,7 +344,6 @@ impl MetricSource for CpuSource {
 mod tests {
     use super::*;
     use crate::config::{Measurement, PluginCommon};
-    use hostwatch_model::DatumValue;
 
     fn fixture(case: &str, file: &str) -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -373,17 +372,7 @@ mod tests {
     }
 
     fn value(out: &[MetricDatum], name: &str, cpu: &str) -> Option<f64> {
-        out.iter()
-            .find(|d| {
-                d.metric_name == name
-                    && d.dimensions
-                        .iter()
-                        .any(|x| x.name == "cpu" && x.value == cpu)
-            })
-            .map(|d| match d.value {
-                DatumValue::Single(v) => v,
-                _ => f64::NAN,
-            })
+        crate::collect::testutil::value_of(out, name, Some(("cpu", cpu)))
     }
 
     /// Copy snapshot `n` of a case into `root/stat`.

@@ -384,7 +384,7 @@ impl MetricSource for DiskSource {
 mod tests {
     use super::*;
     use crate::config::{Measurement, PluginCommon};
-    use hostwatch_model::DatumValue;
+
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::Arc;
 
@@ -497,17 +497,7 @@ mod tests {
     }
 
     fn value(out: &[MetricDatum], name: &str, path: &str) -> Option<f64> {
-        out.iter()
-            .find(|d| {
-                d.metric_name == name
-                    && d.dimensions
-                        .iter()
-                        .any(|x| x.name == "path" && x.value == path)
-            })
-            .map(|d| match d.value {
-                DatumValue::Single(v) => v,
-                _ => f64::NAN,
-            })
+        crate::collect::testutil::value_of(out, name, Some(("path", path)))
     }
 
     fn paths(out: &[MetricDatum]) -> Vec<String> {

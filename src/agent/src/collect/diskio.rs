@@ -256,17 +256,7 @@ mod tests {
     }
 
     fn value(out: &[MetricDatum], metric: &str, dev: &str) -> Option<f64> {
-        out.iter()
-            .find(|d| {
-                d.metric_name == metric
-                    && d.dimensions
-                        .iter()
-                        .any(|x| x.name == "name" && x.value == dev)
-            })
-            .map(|d| match d.value {
-                DatumValue::Single(v) => v,
-                _ => f64::NAN,
-            })
+        crate::collect::testutil::value_of(out, metric, Some(("name", dev)))
     }
 
     fn devices(out: &[MetricDatum]) -> Vec<String> {

@@ -176,33 +176,16 @@ impl MetricSource for MemSource {
 mod tests {
     use super::*;
     use crate::config::Measurement;
-    use hostwatch_model::{DatumValue, Dimension};
+    use hostwatch_model::Dimension;
 
-    fn fixture_root(case: &str) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../tests/data/proc")
-            .join(case)
-    }
+    use crate::collect::testutil::{every_field, proc_fixture as fixture_root, value_of};
 
     fn all() -> PluginCommon {
-        PluginCommon {
-            measurements: FIELDS
-                .iter()
-                .map(|(f, _)| Measurement {
-                    field: f.to_string(),
-                    rename: None,
-                    unit: None,
-                })
-                .collect(),
-            ..Default::default()
-        }
+        every_field(&FIELDS)
     }
 
     fn get(out: &[MetricDatum], name: &str) -> f64 {
-        match out.iter().find(|d| d.metric_name == name).map(|d| &d.value) {
-            Some(DatumValue::Single(v)) => *v,
-            other => panic!("{name}: {other:?}"),
-        }
+        value_of(out, name, None).unwrap_or_else(|| panic!("{name} missing"))
     }
 
     #[test]

@@ -30,6 +30,8 @@ pub mod processes;
 pub mod procstat;
 pub mod rollup;
 pub mod swap;
+#[cfg(test)]
+mod testutil;
 
 use hostwatch_model::MetricDatum;
 use std::path::PathBuf;

@@ -334,17 +334,7 @@ mod tests {
     }
 
     fn value(out: &[MetricDatum], metric: &str, iface: &str) -> Option<f64> {
-        out.iter()
-            .find(|d| {
-                d.metric_name == metric
-                    && d.dimensions
-                        .iter()
-                        .any(|x| x.name == "interface" && x.value == iface)
-            })
-            .map(|d| match d.value {
-                DatumValue::Single(v) => v,
-                _ => f64::NAN,
-            })
+        crate::collect::testutil::value_of(out, metric, Some(("interface", iface)))
     }
 
     fn interfaces(out: &[MetricDatum]) -> Vec<String> {

@@ -511,39 +511,17 @@ impl MetricSource for NetstatSource {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Measurement;
-    use hostwatch_model::{DatumValue, Dimension};
 
-    fn fixture_root(case: &str) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../tests/data/proc")
-            .join(case)
-    }
+    use hostwatch_model::Dimension;
 
-    fn common(fields: &[&str]) -> PluginCommon {
-        PluginCommon {
-            measurements: fields
-                .iter()
-                .map(|f| Measurement {
-                    field: f.to_string(),
-                    rename: None,
-                    unit: None,
-                })
-                .collect(),
-            ..Default::default()
-        }
-    }
+    use crate::collect::testutil::{measuring as common, proc_fixture as fixture_root, value_of};
 
     fn all() -> PluginCommon {
         common(&FIELDS.map(|(f, _)| f))
     }
 
     fn get(out: &[MetricDatum], name: &str) -> Option<f64> {
-        match out.iter().find(|d| d.metric_name == name).map(|d| &d.value) {
-            Some(DatumValue::Single(v)) => Some(*v),
-            None => None,
-            other => panic!("{name}: {other:?}"),
-        }
+        value_of(out, name, None)
     }
 
     #[test]

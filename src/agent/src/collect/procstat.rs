@@ -800,11 +800,7 @@ mod tests {
     use crate::config::Measurement;
     use hostwatch_model::DatumValue;
 
-    fn fixture_root(case: &str) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../tests/data/proc")
-            .join(case)
-    }
+    use crate::collect::testutil::proc_fixture as fixture_root;
 
     fn cfg(selector: ProcessSelector, fields: &[&str]) -> ProcstatConfig {
         ProcstatConfig {
