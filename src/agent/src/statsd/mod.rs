@@ -115,7 +115,12 @@ impl StatsdSource {
 
     fn push_dist(&self, id: &SeriesId, ts: i64, pairs: &[(f64, f64)], out: &mut Vec<MetricDatum>) {
         for (values, counts) in split(pairs) {
-            self.push(id, ts, DatumValue::distribution_with_stats(values, counts), out);
+            self.push(
+                id,
+                ts,
+                DatumValue::distribution_with_stats(values, counts),
+                out,
+            );
         }
     }
 
