@@ -15,8 +15,8 @@
 //!
 //! Metrics-level `append_dimensions` follow the reference agent: only the exact pairs
 //! `ImageId: ${aws:ImageId}`, `InstanceId: ${aws:InstanceId}`, `InstanceType: ${aws:InstanceType}`
-//! take effect (other pairs are dropped with a warning; `AutoScalingGroupName` needs EC2 tag
-//! look-ups, which this agent does not do yet), and when at least one of them resolves, the
+//! and `AutoScalingGroupName: ${aws:AutoScalingGroupName}` take effect (other pairs are dropped
+//! with a warning), and when at least one of them resolves, the
 //! `host` dimension is removed from every datum, as the reference agent's tagger does. Unlike the
 //! reference agent, nothing is dropped while metadata is unavailable: off EC2 the datums simply
 //! keep `host`.
@@ -28,10 +28,11 @@ use std::collections::BTreeMap;
 pub const MAX_DIMENSIONS: usize = 30;
 
 /// The metrics-level `append_dimensions` pairs that take effect.
-const GLOBAL_PAIRS: [(&str, &str); 3] = [
+const GLOBAL_PAIRS: [(&str, &str); 4] = [
     ("ImageId", "${aws:ImageId}"),
     ("InstanceId", "${aws:InstanceId}"),
     ("InstanceType", "${aws:InstanceType}"),
+    ("AutoScalingGroupName", "${aws:AutoScalingGroupName}"),
 ];
 
 /// EC2 instance facts used to resolve `${aws:...}` placeholders.
@@ -42,6 +43,9 @@ pub struct InstanceMetadata {
     pub image_id: String,
     pub region: String,
     pub availability_zone: String,
+    /// The `aws:autoscaling:groupName` tag, read from the metadata service's instance tags
+    /// (empty when the instance is in no group or tag access in metadata is off).
+    pub auto_scaling_group: String,
 }
 
 impl InstanceMetadata {
@@ -53,6 +57,7 @@ impl InstanceMetadata {
             "ImageId" => &self.image_id,
             "Region" => &self.region,
             "AvailabilityZone" => &self.availability_zone,
+            "AutoScalingGroupName" => &self.auto_scaling_group,
             _ => return None,
         };
         (!v.is_empty()).then_some(v.as_str())
@@ -149,7 +154,7 @@ impl HostContext {
                 if !value.contains("${!aws:") {
                     tracing::warn!(
                         dimension = %name,
-                        "metrics.append_dimensions: only ImageId, InstanceId and InstanceType with their ${{aws:...}} placeholders take effect; {name} ignored"
+                        "metrics.append_dimensions: only ImageId, InstanceId, InstanceType and AutoScalingGroupName with their ${{aws:...}} placeholders take effect; {name} ignored"
                     );
                 }
                 continue;
@@ -211,6 +216,7 @@ mod tests {
             image_id: "ami-42".into(),
             region: "eu-west-1".into(),
             availability_zone: "eu-west-1a".into(),
+            auto_scaling_group: "web-asg".into(),
         }
     }
 
@@ -251,10 +257,21 @@ mod tests {
     fn global_dimensions_replace_host() {
         let mut map = BTreeMap::new();
         map.insert("InstanceId".to_string(), "${aws:InstanceId}".to_string());
+        map.insert(
+            "AutoScalingGroupName".to_string(),
+            "${aws:AutoScalingGroupName}".to_string(),
+        );
         map.insert("Team".to_string(), "infra".to_string());
         let ctx = HostContext::new(Some("h1".into()), &map, Some(md()));
         assert_eq!(ctx.host, None);
-        assert_eq!(ctx.global, vec![Dimension::new("InstanceId", "i-0123")]);
+        // BTreeMap order: AutoScalingGroupName, InstanceId.
+        assert_eq!(
+            ctx.global,
+            vec![
+                Dimension::new("AutoScalingGroupName", "web-asg"),
+                Dimension::new("InstanceId", "i-0123")
+            ]
+        );
         // Off EC2 nothing resolves: host stays.
         let ctx = HostContext::new(Some("h1".into()), &map, None);
         assert_eq!(ctx.host.as_deref(), Some("h1"));

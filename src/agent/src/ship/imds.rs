@@ -42,6 +42,9 @@ pub enum ImdsError {
     Client(String),
 }
 
+/// The instance tag holding the Auto Scaling group name.
+const ASG_TAG_PATH: &str = "/latest/meta-data/tags/instance/aws:autoscaling:groupName";
+
 /// A metadata client. Cheap to share behind an `Arc`.
 #[derive(Debug)]
 pub struct ImdsClient {
@@ -195,12 +198,13 @@ impl ImdsClient {
                 .unwrap_or_default()
                 .to_string()
         };
-        let md = InstanceMetadata {
+        let mut md = InstanceMetadata {
             instance_id: field("instanceId"),
             instance_type: field("instanceType"),
             image_id: field("imageId"),
             region: field("region"),
             availability_zone: field("availabilityZone"),
+            auto_scaling_group: String::new(),
         };
         if md.instance_id.is_empty() {
             return Err(ImdsError::Invalid {
@@ -208,7 +212,23 @@ impl ImdsClient {
                 message: "no instanceId".into(),
             });
         }
+        md.auto_scaling_group = self.auto_scaling_group().await;
         Ok(md)
+    }
+
+    /// The instance's Auto Scaling group, from the `aws:autoscaling:groupName` instance tag that
+    /// the metadata service exposes when tag access is enabled on the instance. Unlike the
+    /// CloudWatch agent (EC2 `DescribeTags`), this needs no `ec2:DescribeTags` permission; with
+    /// tag access off, or outside a group, it is empty and the dimension is left out.
+    async fn auto_scaling_group(&self) -> String {
+        match self.get(ASG_TAG_PATH).await {
+            Ok(name) => name.trim().to_string(),
+            Err(ImdsError::Status { status: 404, .. }) => String::new(),
+            Err(e) => {
+                tracing::debug!("no Auto Scaling group from instance metadata: {e}");
+                String::new()
+            }
+        }
     }
 
     /// The instance's region.
@@ -295,10 +315,32 @@ pub(crate) mod tests {
                     200,
                     r#"{"instanceId":"i-abc","instanceType":"m5.large","imageId":"ami-1","region":"ap-south-1","availabilityZone":"ap-south-1b"}"#,
                 ),
+                ASG_TAG_PATH => Reply::new(200, "web-asg"),
                 _ => Reply::new(404, ""),
             }
         })
         .await
+    }
+
+    #[tokio::test]
+    async fn no_auto_scaling_group_without_tag_access() {
+        let server = TestServer::start(|req| {
+            if req.method == "PUT" {
+                return Reply::new(200, "T");
+            }
+            match req.path.as_str() {
+                "/latest/dynamic/instance-identity/document" => {
+                    Reply::new(200, r#"{"instanceId":"i-1","region":"us-east-1"}"#)
+                }
+                _ => Reply::new(404, ""),
+            }
+        })
+        .await;
+        let c = ImdsClient::new(&server.url(), false).unwrap();
+        let md = c.instance_metadata().await.unwrap();
+        assert_eq!(md.instance_id, "i-1");
+        assert_eq!(md.auto_scaling_group, "");
+        assert_eq!(md.lookup("AutoScalingGroupName"), None);
     }
 
     #[tokio::test]
@@ -313,6 +355,8 @@ pub(crate) mod tests {
         let md = c.instance_metadata().await.unwrap();
         assert_eq!(md.instance_id, "i-abc");
         assert_eq!(md.image_id, "ami-1");
+        assert_eq!(md.auto_scaling_group, "web-asg");
+        assert_eq!(md.lookup("AutoScalingGroupName"), Some("web-asg"));
         assert_eq!(c.region().await.unwrap(), "ap-south-1");
         // The token is fetched once and reused.
         let puts = server
