@@ -346,10 +346,7 @@ mod tests {
     use crate::config::{Measurement, PluginCommon};
 
     fn fixture(case: &str, file: &str) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../tests/data/proc")
-            .join(case)
-            .join(file)
+        crate::collect::testutil::proc_fixture(case).join(file)
     }
 
     fn all_fields_config(per_cpu: bool, total_cpu: bool) -> CpuConfig {

@@ -388,11 +388,7 @@ mod tests {
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::Arc;
 
-    fn fixture(case: &str) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../tests/data/proc")
-            .join(case)
-    }
+    use crate::collect::testutil::proc_fixture as fixture;
 
     /// Sizes by mount point; unknown paths fail like an unreadable mount; counts calls.
     #[derive(Debug, Default)]

@@ -223,10 +223,7 @@ mod tests {
     use hostwatch_model::DatumValue;
 
     fn fixture(case: &str, file: &str) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../tests/data/proc")
-            .join(case)
-            .join(file)
+        crate::collect::testutil::proc_fixture(case).join(file)
     }
 
     fn install(n: u32, root: &Path) {
