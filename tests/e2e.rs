@@ -9,6 +9,8 @@ mod util;
 
 #[path = "e2e/agent_to_cli.rs"]
 mod agent_to_cli;
+#[path = "e2e/alarms.rs"]
+mod alarms;
 #[path = "e2e/all_plugins.rs"]
 mod all_plugins;
 #[path = "e2e/auth.rs"]
@@ -19,8 +21,12 @@ mod collectd;
 mod demo;
 #[path = "e2e/durability.rs"]
 mod durability;
+#[path = "e2e/logs_agent.rs"]
+mod logs_agent;
 #[path = "e2e/logs_cli.rs"]
 mod logs_cli;
+#[path = "e2e/metric_math.rs"]
+mod metric_math;
 #[path = "e2e/metrics_cli.rs"]
 mod metrics_cli;
 #[path = "e2e/node_exporter.rs"]

@@ -37,8 +37,13 @@ impl Collector {
 
     /// Start with extra arguments.
     pub fn start_with(data_dir: &Path, extra: &[&str]) -> Collector {
+        Self::start_at(data_dir, "127.0.0.1:0", extra)
+    }
+
+    /// Start listening on `listen` (e.g. the same port again after a restart).
+    pub fn start_at(data_dir: &Path, listen: &str, extra: &[&str]) -> Collector {
         let mut child = Command::new(bin("hostwatch-collector"))
-            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .args(["--listen", listen, "--data-dir"])
             .arg(data_dir)
             .args(extra)
             .env("RUST_LOG", "warn")
@@ -188,4 +193,10 @@ pub fn iso(secs: i64) -> String {
         .expect("valid time")
         .format("%Y-%m-%dT%H:%M:%SZ")
         .to_string()
+}
+
+/// A loopback port that is free right now.
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    l.local_addr().expect("local addr").port()
 }

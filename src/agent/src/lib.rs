@@ -3,6 +3,7 @@
 //! - [`config`]: the CloudWatch agent's JSON configuration, validated;
 //! - [`collect`]: host metric plugins (one file per plugin) producing CloudWatch datums;
 //! - [`ship`]: credentials, instance metadata and the PutMetricData client;
+//! - [`logs`]: log file tailing, batching, the on-disk spool and PutLogEvents delivery;
 //! - [`run`]: the daemon loop and the `--once` mode;
 //! - [`statsd`]: the StatsD listener and its metric source;
 //! - [`collectd`]: the collectd network-protocol receiver and its metric source.
@@ -10,6 +11,7 @@
 pub mod collect;
 pub mod collectd;
 pub mod config;
+pub mod logs;
 pub mod run;
 pub mod ship;
 pub mod statsd;

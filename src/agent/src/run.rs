@@ -41,6 +41,7 @@ use crate::collect::rollup::Rollup;
 use crate::collect::swap::SwapSource;
 use crate::collect::{CpuSource, MemSource, MetricSource, DEFAULT_PROC_ROOT};
 use crate::config::AgentConfig;
+use crate::logs::{LogsOptions, LogsService, LogsStartError};
 use crate::ship::credentials::{process_env, CredentialProvider, EnvLookup};
 use crate::ship::endpoint::{metrics_endpoint, resolve_region, EndpointError, RegionError};
 use crate::ship::imds::{ImdsClient, ImdsError};
@@ -127,6 +128,8 @@ pub enum RunError {
     Ship(#[from] ShipError),
     #[error("cannot write output: {0}")]
     Output(std::io::Error),
+    #[error("log collection: {0}")]
+    Logs(#[from] LogsStartError),
 }
 
 /// The next multiple of `interval_ms` strictly after `now_ms`.
@@ -307,7 +310,7 @@ fn build_plugins(config: &AgentConfig, ctx: &HostContext, options: &RunOptions) 
         );
     }
     if let Some(disk) = &mc.disk {
-        let src = DiskSource::new(disk, ctx, agent_interval, root);
+        let src = DiskSource::new(disk, ctx, agent_interval, root).with_sys_root(&options.sys_root);
         let productive = src.is_productive();
         add_plugin(
             &mut out,
@@ -815,6 +818,7 @@ pub async fn daemon(
     let imds = Arc::new(ImdsClient::from_env(options.env.as_ref())?);
     let creds = Arc::new(CredentialProvider::new(options.env.clone(), imds.clone()));
     let mut pipeline = Pipeline::build(&config, &options, &imds, &creds).await?;
+    let mut logs = start_logs(&config, &options, &imds, &creds).await?;
     if pipeline.shipper.is_some() {
         if let Err(e) = creds.credentials().await {
             tracing::warn!("{e}; will retry at every flush");
@@ -837,6 +841,15 @@ pub async fn daemon(
                         Ok(new_config) => {
                             match Pipeline::build(&new_config, &options, &imds, &creds).await {
                                 Ok(new_pipeline) => {
+                                    // The old log pipeline lets go of the spool first; what it
+                                    // did not deliver is resumed by the new one, never repeated.
+                                    if let Some(l) = logs.take() {
+                                        l.stop(Instant::now() + Duration::from_secs(2)).await;
+                                    }
+                                    match start_logs(&new_config, &options, &imds, &creds).await {
+                                        Ok(l) => logs = l,
+                                        Err(e) => tracing::error!("log collection not restarted: {e}"),
+                                    }
                                     let old = std::mem::replace(&mut pipeline, new_pipeline);
                                     let deadline = Instant::now() + Duration::from_secs(3600);
                                     if let Some(h) = old.close(deadline).await {
@@ -855,8 +868,11 @@ pub async fn daemon(
         }
         draining.retain(|h| !h.is_finished());
     }
-    tracing::info!("shutting down: flushing held metrics");
+    tracing::info!("shutting down: flushing held metrics and logs");
     let deadline = Instant::now() + SHUTDOWN_BUDGET;
+    if let Some(l) = logs.take() {
+        l.stop(deadline).await;
+    }
     if let Some(h) = pipeline.close(deadline).await {
         draining.push(h);
     }
@@ -867,6 +883,17 @@ pub async fn daemon(
         }
     }
     Ok(())
+}
+
+/// The log pipeline for `config`, when it collects files.
+async fn start_logs(
+    config: &AgentConfig,
+    options: &RunOptions,
+    imds: &ImdsClient,
+    creds: &Arc<CredentialProvider>,
+) -> Result<Option<LogsService>, RunError> {
+    let logs_options = LogsOptions::new(options.state_dir.clone()).with_config(config);
+    Ok(LogsService::start(config, logs_options, options.env.as_ref(), imds, creds).await?)
 }
 
 /// Run the daemon until SIGTERM / SIGINT, on a current-thread runtime.

@@ -5,6 +5,7 @@
 //! signature check, capped), protocol decoding, then the service's handler in [`api`], whose data
 //! lives in [`store`]. Replies are rendered in the request's own protocol.
 
+pub mod alarms;
 pub mod api;
 pub mod auth;
 pub mod clock;

@@ -77,16 +77,20 @@ pub struct Running {
     pub credentials_file: Option<PathBuf>,
     handle: axum_server::Handle,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// The alarm evaluation loop.
+    alarms: crate::alarms::scheduler::Scheduler,
 }
 
 impl Running {
     /// Stop accepting connections, let in-flight requests finish (up to `grace`), and wait.
     pub async fn shutdown(self, grace: std::time::Duration) -> std::io::Result<()> {
         self.handle.graceful_shutdown(Some(grace));
-        match self.task.await {
+        let served = match self.task.await {
             Ok(r) => r,
             Err(e) => Err(std::io::Error::other(e)),
-        }
+        };
+        self.alarms.stop().await;
+        served
     }
 }
 
@@ -122,6 +126,17 @@ pub async fn serve(config: CollectorConfig, clock: SharedClock) -> Result<Runnin
         }
     }
     let cloudwatch = CloudWatchApi::open(&config.data_dir, clock.clone())?;
+    let alarms = crate::alarms::AlarmService::open(
+        &config.data_dir,
+        cloudwatch.store().clone(),
+        Some(cloudwatch.anomaly().clone()),
+        clock.clone(),
+        crate::alarms::Scope {
+            region: config.region.clone(),
+            account: config.account_id.clone(),
+        },
+    )?;
+    cloudwatch.attach_alarms(alarms.clone());
     let logs = LogsApi::open(&config.data_dir, clock.clone())?;
     let state = Arc::new(AppState {
         keys,
@@ -176,6 +191,7 @@ pub async fn serve(config: CollectorConfig, clock: SharedClock) -> Result<Runnin
         credentials_file,
         handle,
         task,
+        alarms: alarms.start(),
     })
 }
 

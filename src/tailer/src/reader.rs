@@ -7,19 +7,31 @@
 //! read buffer. Bytes are appended to a pending buffer from which lines are
 //! cut:
 //!
-//! * Lines are split on `\n`; one trailing `\r` is stripped (CRLF files).
-//!   Every line carries `end_offset`, the file offset just *after* its
-//!   terminator: the value to checkpoint once the line is acknowledged.
-//! * A final line without `\n` is held back until it is completed. After an
-//!   idle period of the caller's choosing, [`LineReader::flush_partial`]
-//!   returns it with [`LineKind::Partial`]. If the rest of that line arrives
-//!   later it is returned as a separate line; a bare terminator completing
-//!   a flushed partial yields no empty line.
+//! * Lines end with the configured [`LineDelimiter`]: `\n` for UTF-8 and
+//!   every other encoding that keeps ASCII bytes as they are (the default),
+//!   or the UTF-16 newline code unit (`0A 00` little-endian, `00 0A`
+//!   big-endian). UTF-16 works in 2-byte code units counted from the start
+//!   offset, which is always a line boundary: a `0A` byte at an odd
+//!   position is part of some other character, never a newline, and lines
+//!   and chunks are only ever cut at even positions.
+//! * One trailing carriage return (`\r`, or its UTF-16 code unit) is
+//!   stripped (CRLF files). Every line carries `end_offset`, the file
+//!   offset just *after* its terminator: the value to checkpoint once the
+//!   line is acknowledged.
+//! * A final line without a terminator is held back until it is completed.
+//!   After an idle period of the caller's choosing,
+//!   [`LineReader::flush_partial`] returns it with [`LineKind::Partial`]. If
+//!   the rest of that line arrives later it is returned as a separate line;
+//!   a bare terminator completing a flushed partial yields no empty line.
+//!   In UTF-16 a trailing odd byte (half a code unit, still being written)
+//!   stays held back.
 //! * A line whose content exceeds `max_line_bytes` (default
 //!   [`DEFAULT_MAX_LINE_BYTES`] = 1,048,576 − 200) is split into pieces of at
 //!   most that size: every piece but the last has [`LineKind::Chunk`], the
-//!   last has [`LineKind::Complete`]. No byte is dropped. A cut is moved back
-//!   by up to three bytes so it does not split a UTF-8 sequence.
+//!   last has [`LineKind::Complete`]. No byte is dropped. With `\n` lines a
+//!   cut is moved back by up to three bytes so it does not split a UTF-8
+//!   sequence; in UTF-16 the limit is rounded down to whole code units and
+//!   a cut is moved back by one unit so it does not split a surrogate pair.
 //! * At end of file the reader checks, in order:
 //!   1. **truncation**: the open file is now shorter than the read position
 //!      (copytruncate). Held-back bytes are discarded, reading restarts at
@@ -44,11 +56,14 @@
 //! * `offset()` is the file offset after the last byte returned; lines are
 //!   returned in file order with strictly increasing `end_offset` (until a
 //!   truncation restarts at 0).
+//! * `offset() - start offset` is always a multiple of the delimiter's code
+//!   unit size ([`LineDelimiter::unit`]).
 //! * The concatenation of returned pieces plus stripped terminators equals
 //!   the bytes of the file between the start offset and `offset()`.
 //! * After `next_event` returns anything but a line, at most
-//!   `max_line_bytes` bytes are held back, plus possibly one trailing `\r`
-//!   (which `flush_partial` strips).
+//!   `max_line_bytes` bytes are held back, plus possibly one trailing
+//!   carriage return (which `flush_partial` strips) and, in UTF-16, one odd
+//!   byte.
 //!
 //! # Limits
 //!
@@ -56,7 +71,10 @@
 //! grows past the old read position before the next check, it goes
 //! unnoticed here; callers that care compare fingerprints periodically.
 //! Rotation detection needs device/inode numbers and is inactive on
-//! platforms without them (deletion is still detected).
+//! platforms without them (deletion is still detected). Chunk cuts respect
+//! UTF-8 and UTF-16 sequences only; in other multi-byte encodings (e.g.
+//! Shift_JIS, GBK) a cut through an over-long line may split a character,
+//! which then decodes as replacement characters on both sides.
 
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom};
@@ -85,13 +103,95 @@ pub enum ReaderError {
     },
 }
 
+/// How lines end in a file's bytes. Pick it from the file's encoding with
+/// [`crate::encoding::Decoder::line_delimiter`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LineDelimiter {
+    /// `\n`, one byte, optionally preceded by `\r`: UTF-8 and every
+    /// encoding that keeps ASCII bytes as they are.
+    #[default]
+    Newline,
+    /// UTF-16 little-endian: the code unit `0A 00` on a 2-byte boundary,
+    /// optionally preceded by `0D 00`.
+    Utf16Le,
+    /// UTF-16 big-endian: the code unit `00 0A` on a 2-byte boundary,
+    /// optionally preceded by `00 0D`.
+    Utf16Be,
+}
+
+impl LineDelimiter {
+    /// Bytes per code unit: lines end, and are cut, only at multiples of
+    /// this counted from the reader's start offset.
+    pub fn unit(self) -> usize {
+        match self {
+            Self::Newline => 1,
+            Self::Utf16Le | Self::Utf16Be => 2,
+        }
+    }
+
+    /// Whether the code unit starting at `bytes[0]` is a carriage return.
+    fn is_cr(self, bytes: &[u8]) -> bool {
+        match self {
+            Self::Newline => bytes.first() == Some(&b'\r'),
+            Self::Utf16Le => bytes.get(..2) == Some(&[0x0D, 0x00][..]),
+            Self::Utf16Be => bytes.get(..2) == Some(&[0x00, 0x0D][..]),
+        }
+    }
+
+    /// Index of the first newline code unit in `hay`, whose start is a code
+    /// unit boundary. Only whole units are considered.
+    fn find_newline(self, hay: &[u8]) -> Option<usize> {
+        match self {
+            Self::Newline => memchr::memchr(b'\n', hay),
+            Self::Utf16Le => {
+                memchr::memchr_iter(b'\n', hay).find(|&i| i % 2 == 0 && hay.get(i + 1) == Some(&0))
+            }
+            Self::Utf16Be => memchr::memchr_iter(b'\n', hay)
+                .find(|&i| i % 2 == 1 && hay.get(i - 1) == Some(&0))
+                .map(|i| i - 1),
+        }
+    }
+
+    /// Where to cut a chunk of at most `max` bytes from the front of
+    /// `bytes` (which is longer than `max`) without splitting a UTF-8
+    /// sequence or a UTF-16 surrogate pair, unless the piece would be empty.
+    fn chunk_len(self, bytes: &[u8], max: usize) -> usize {
+        match self {
+            Self::Newline => (0..4)
+                .map(|back| max - back.min(max))
+                .take_while(|&c| c > 0)
+                .find(|&c| bytes.get(c).is_some_and(|&b| !is_utf8_continuation(b)))
+                .unwrap_or(max),
+            Self::Utf16Le | Self::Utf16Be => {
+                // The high byte of the last unit before the cut.
+                let hi = if self == Self::Utf16Le {
+                    max.checked_sub(1)
+                } else {
+                    max.checked_sub(2)
+                };
+                let high_surrogate = hi
+                    .and_then(|i| bytes.get(i))
+                    .is_some_and(|&b| b & 0xFC == 0xD8);
+                if high_surrogate && max > 2 {
+                    max - 2
+                } else {
+                    max
+                }
+            }
+        }
+    }
+}
+
 /// Reader settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReaderOptions {
-    /// Maximum bytes per returned line or chunk (at least 1).
+    /// Maximum bytes per returned line or chunk (at least one code unit;
+    /// rounded down to whole code units).
     pub max_line_bytes: usize,
     /// Size of the reused read buffer (at least 1).
     pub read_buffer_bytes: usize,
+    /// How lines end (from the file's encoding).
+    pub delimiter: LineDelimiter,
 }
 
 impl Default for ReaderOptions {
@@ -99,6 +199,7 @@ impl Default for ReaderOptions {
         Self {
             max_line_bytes: DEFAULT_MAX_LINE_BYTES,
             read_buffer_bytes: DEFAULT_READ_BUFFER_BYTES,
+            delimiter: LineDelimiter::Newline,
         }
     }
 }
@@ -117,7 +218,8 @@ pub enum LineKind {
 /// One line (or piece of a line) read from the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Line {
-    /// Line content without `\n` and without one trailing `\r`.
+    /// Line content without its newline and without one trailing carriage
+    /// return.
     pub bytes: Vec<u8>,
     /// File offset after this line: checkpoint this once acknowledged.
     pub end_offset: u64,
@@ -162,7 +264,8 @@ pub struct LineReader {
     pending_start: u64,
     /// Index in `pending` of the first byte not yet returned.
     head: usize,
-    /// No `\n` exists in `pending[head..scanned]`.
+    /// No newline exists in `pending[head..scanned]`; `scanned - head` is a
+    /// multiple of the code unit.
     scanned: usize,
     read_buf: Vec<u8>,
     /// The last returned line was a flushed partial.
@@ -203,9 +306,11 @@ impl LineReader {
         };
         let meta = file.metadata().map_err(io_err)?;
         file.seek(SeekFrom::Start(start_offset)).map_err(io_err)?;
+        let unit = opts.delimiter.unit();
         let opts = ReaderOptions {
-            max_line_bytes: opts.max_line_bytes.max(1),
+            max_line_bytes: (opts.max_line_bytes / unit * unit).max(unit),
             read_buffer_bytes: opts.read_buffer_bytes.max(1),
+            delimiter: opts.delimiter,
         };
         Ok(Self {
             file,
@@ -230,6 +335,11 @@ impl LineReader {
     /// the stream position; do not seek it yourself).
     pub fn file_mut(&mut self) -> &mut File {
         &mut self.file
+    }
+
+    /// The settings in effect (after rounding `max_line_bytes`).
+    pub fn options(&self) -> ReaderOptions {
+        self.opts
     }
 
     /// File offset after the last returned byte.
@@ -319,25 +429,41 @@ impl LineReader {
         }
     }
 
+    /// End of the whole code units held back: `head` plus a multiple of the
+    /// code unit size.
+    fn aligned_end(&self) -> usize {
+        let unit = self.opts.delimiter.unit();
+        self.head + (self.pending.len() - self.head) / unit * unit
+    }
+
+    /// Whether the code unit at `at` is a carriage return.
+    fn is_cr_at(&self, at: usize) -> bool {
+        self.pending
+            .get(at..)
+            .is_some_and(|rest| self.opts.delimiter.is_cr(rest))
+    }
+
     /// Cut the next complete line or over-long chunk from the pending bytes.
     fn take_line(&mut self) -> Option<Line> {
+        let delimiter = self.opts.delimiter;
+        let unit = delimiter.unit();
         loop {
             let max = self.opts.max_line_bytes;
-            let newline = self.pending[self.scanned..]
-                .iter()
-                .position(|&b| b == b'\n')
+            let end_units = self.aligned_end();
+            let newline = delimiter
+                .find_newline(&self.pending[self.scanned..end_units])
                 .map(|i| self.scanned + i);
-            self.scanned = newline.unwrap_or(self.pending.len());
+            self.scanned = newline.unwrap_or(end_units);
             match newline {
                 Some(nl) => {
                     let mut end = nl;
-                    if end > self.head && self.pending[end - 1] == b'\r' {
-                        end -= 1;
+                    if end >= self.head + unit && self.is_cr_at(end - unit) {
+                        end -= unit;
                     }
                     let len = end - self.head;
                     if len <= max {
                         let bytes = self.pending[self.head..end].to_vec();
-                        self.head = nl + 1;
+                        self.head = nl + unit;
                         self.scanned = self.head;
                         if len == 0 && self.after_partial {
                             // Terminator of a line already flushed as partial.
@@ -354,12 +480,13 @@ impl LineReader {
                     return Some(self.take_chunk());
                 }
                 None => {
-                    // A trailing `\r` may be the start of a CRLF terminator:
-                    // do not count it, so a line of exactly `max` bytes plus
-                    // CRLF split across reads is not cut before its `\r`.
-                    let mut avail = self.pending.len() - self.head;
-                    if avail > 0 && self.pending.last() == Some(&b'\r') {
-                        avail -= 1;
+                    // A trailing carriage return may be the start of a CRLF
+                    // terminator: do not count it, so a line of exactly
+                    // `max` bytes plus CRLF split across reads is not cut
+                    // before its carriage return.
+                    let mut avail = end_units - self.head;
+                    if avail >= unit && self.is_cr_at(end_units - unit) {
+                        avail -= unit;
                     }
                     if avail > max {
                         return Some(self.take_chunk());
@@ -370,21 +497,15 @@ impl LineReader {
         }
     }
 
-    /// Cut `max_line_bytes` (or up to three fewer, to keep a UTF-8 sequence
-    /// whole) from the front. Requires more than `max_line_bytes` pending.
+    /// Cut `max_line_bytes` (or a little less, to keep a character whole)
+    /// from the front. Requires more than `max_line_bytes` pending.
     fn take_chunk(&mut self) -> Line {
         let max = self.opts.max_line_bytes;
-        let mut cut = self.head + max;
-        for back in 0..4 {
-            let c = self.head + max - back;
-            if c <= self.head {
-                break;
-            }
-            if !is_utf8_continuation(self.pending[c]) {
-                cut = c;
-                break;
-            }
-        }
+        let cut = self.head
+            + self
+                .opts
+                .delimiter
+                .chunk_len(&self.pending[self.head..], max);
         let bytes = self.pending[self.head..cut].to_vec();
         self.head = cut;
         self.scanned = self.scanned.max(self.head);
@@ -398,21 +519,24 @@ impl LineReader {
 
     /// Return buffered data without waiting for a newline. If a complete
     /// line or chunk is still buffered it is returned first (so nothing is
-    /// reordered); otherwise the held-back bytes, with one trailing `\r`
-    /// stripped, as [`LineKind::Partial`]. `None` if nothing is held back.
+    /// reordered); otherwise the held-back whole code units, with one
+    /// trailing carriage return stripped, as [`LineKind::Partial`]. `None`
+    /// if nothing (or, in UTF-16, only an odd byte) is held back.
     pub fn flush_partial(&mut self) -> Option<Line> {
         if let Some(line) = self.take_line() {
             return Some(line);
         }
-        if self.head == self.pending.len() {
+        let unit = self.opts.delimiter.unit();
+        let whole = self.aligned_end();
+        if whole == self.head {
             return None;
         }
-        let mut end = self.pending.len();
-        if self.pending[end - 1] == b'\r' {
-            end -= 1;
+        let mut end = whole;
+        if self.is_cr_at(end - unit) {
+            end -= unit;
         }
         let bytes = self.pending[self.head..end].to_vec();
-        self.head = self.pending.len();
+        self.head = whole;
         self.scanned = self.head;
         self.after_partial = true;
         Some(Line {
@@ -424,253 +548,4 @@ impl LineReader {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::fs::OpenOptions;
-    use std::io::Write;
-
-    fn append(path: &Path, data: &[u8]) {
-        OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .unwrap()
-            .write_all(data)
-            .unwrap();
-    }
-
-    fn line(r: &mut LineReader) -> Line {
-        match r.next_event().unwrap() {
-            Some(ReadEvent::Line(l)) => l,
-            other => panic!("expected a line, got {other:?}"),
-        }
-    }
-
-    fn complete(bytes: &[u8], end_offset: u64) -> Line {
-        Line {
-            bytes: bytes.to_vec(),
-            end_offset,
-            kind: LineKind::Complete,
-        }
-    }
-
-    /// Read every line until a non-line event; return lines and the event.
-    fn drain(r: &mut LineReader) -> (Vec<Vec<u8>>, Option<ReadEvent>) {
-        let mut out = Vec::new();
-        loop {
-            match r.next_event().unwrap() {
-                Some(ReadEvent::Line(l)) => out.push(l.bytes),
-                other => return (out, other),
-            }
-        }
-    }
-
-    #[test]
-    fn partial_lines_are_held_back() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("a.log");
-        append(&p, b"a\nb");
-        let mut r = LineReader::open(&p, 0, ReaderOptions::default()).unwrap();
-        assert_eq!(line(&mut r), complete(b"a", 2));
-        assert_eq!(r.next_event().unwrap(), None);
-        assert_eq!(r.held_back(), 1);
-        append(&p, b"c\n");
-        assert_eq!(line(&mut r), complete(b"bc", 5));
-        assert_eq!(r.next_event().unwrap(), None);
-        assert_eq!(r.flush_partial(), None);
-
-        append(&p, b"tail\r");
-        assert_eq!(r.next_event().unwrap(), None);
-        let l = r.flush_partial().unwrap();
-        assert_eq!(l.bytes, b"tail");
-        assert_eq!(l.kind, LineKind::Partial);
-        assert_eq!(l.end_offset, 10);
-        // The terminator of the flushed partial yields no empty line.
-        append(&p, b"\nnext\n");
-        assert_eq!(line(&mut r), complete(b"next", 16));
-        // A real empty line is still returned.
-        append(&p, b"\n");
-        assert_eq!(line(&mut r), complete(b"", 17));
-    }
-
-    #[test]
-    fn start_offset_and_crlf() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("a.log");
-        append(&p, b"skip\r\na\r\nb\rc\r\n\r\n");
-        let mut r = LineReader::open(&p, 6, ReaderOptions::default()).unwrap();
-        assert_eq!(line(&mut r), complete(b"a", 9));
-        assert_eq!(line(&mut r), complete(b"b\rc", 14));
-        assert_eq!(line(&mut r), complete(b"", 16));
-        assert_eq!(r.next_event().unwrap(), None);
-        assert_eq!(r.offset(), 16);
-    }
-
-    #[test]
-    fn long_lines_are_chunked_without_loss() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("a.log");
-        let long: Vec<u8> = (0..25u8).map(|i| b'a' + i).collect();
-        append(&p, &long);
-        append(&p, b"\r\nshort\n");
-        let opts = ReaderOptions {
-            max_line_bytes: 10,
-            read_buffer_bytes: 4,
-        };
-        let mut r = LineReader::open(&p, 0, opts).unwrap();
-        let a = line(&mut r);
-        let b = line(&mut r);
-        let c = line(&mut r);
-        assert_eq!((a.kind, a.end_offset), (LineKind::Chunk, 10));
-        assert_eq!((b.kind, b.end_offset), (LineKind::Chunk, 20));
-        assert_eq!((c.kind, c.end_offset), (LineKind::Complete, 27));
-        assert_eq!([a.bytes, b.bytes, c.bytes].concat(), long);
-        assert_eq!(line(&mut r), complete(b"short", 33));
-        assert_eq!(r.next_event().unwrap(), None);
-    }
-
-    #[test]
-    fn long_line_without_newline_is_chunked_and_default_size() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("a.log");
-        let big = vec![b'x'; DEFAULT_MAX_LINE_BYTES * 2 + 5];
-        append(&p, &big);
-        let mut r = LineReader::open(&p, 0, ReaderOptions::default()).unwrap();
-        let a = line(&mut r);
-        let b = line(&mut r);
-        assert_eq!(a.bytes.len(), DEFAULT_MAX_LINE_BYTES);
-        assert_eq!(b.bytes.len(), DEFAULT_MAX_LINE_BYTES);
-        assert_eq!(b.kind, LineKind::Chunk);
-        assert_eq!(r.next_event().unwrap(), None);
-        assert_eq!(r.held_back(), 5);
-        let c = r.flush_partial().unwrap();
-        assert_eq!(c.bytes.len(), 5);
-        assert_eq!(c.end_offset, big.len() as u64);
-    }
-
-    #[test]
-    fn max_size_line_with_crlf_split_across_writes() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("a.log");
-        append(&p, b"0123456789\r");
-        let opts = ReaderOptions {
-            max_line_bytes: 10,
-            read_buffer_bytes: 64,
-        };
-        let mut r = LineReader::open(&p, 0, opts).unwrap();
-        assert_eq!(r.next_event().unwrap(), None);
-        append(&p, b"\n");
-        assert_eq!(line(&mut r), complete(b"0123456789", 12));
-        assert_eq!(r.next_event().unwrap(), None);
-    }
-
-    #[test]
-    fn chunks_do_not_split_utf8() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("a.log");
-        // "ab" then a 3-byte character straddling the 4-byte limit.
-        let text = "ab\u{20ac}cd\u{20ac}\n";
-        append(&p, text.as_bytes());
-        let opts = ReaderOptions {
-            max_line_bytes: 4,
-            read_buffer_bytes: 64,
-        };
-        let mut r = LineReader::open(&p, 0, opts).unwrap();
-        let (pieces, ev) = drain(&mut r);
-        assert_eq!(ev, None);
-        for piece in &pieces {
-            assert!(std::str::from_utf8(piece).is_ok(), "{piece:?}");
-        }
-        assert_eq!(pieces.concat(), text.trim_end().as_bytes());
-    }
-
-    #[test]
-    fn truncation_restarts_at_zero() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("a.log");
-        append(&p, b"one\ntwo\nthr");
-        let mut r = LineReader::open(&p, 0, ReaderOptions::default()).unwrap();
-        let (lines, ev) = drain(&mut r);
-        assert_eq!(lines, vec![b"one".to_vec(), b"two".to_vec()]);
-        assert_eq!(ev, None);
-        OpenOptions::new()
-            .write(true)
-            .open(&p)
-            .unwrap()
-            .set_len(0)
-            .unwrap();
-        append(&p, b"new\n");
-        assert_eq!(
-            r.next_event().unwrap(),
-            Some(ReadEvent::Truncated {
-                previous_offset: 11,
-                discarded: 3
-            })
-        );
-        assert_eq!(line(&mut r), complete(b"new", 4));
-        assert_eq!(r.next_event().unwrap(), None);
-    }
-
-    #[test]
-    fn start_beyond_end_is_truncation() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("a.log");
-        append(&p, b"x\n");
-        let mut r = LineReader::open(&p, 100, ReaderOptions::default()).unwrap();
-        assert_eq!(
-            r.next_event().unwrap(),
-            Some(ReadEvent::Truncated {
-                previous_offset: 100,
-                discarded: 0
-            })
-        );
-        assert_eq!(line(&mut r), complete(b"x", 2));
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn rename_and_create_rotation_loses_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("a.log");
-        let rotated = dir.path().join("a.log.1");
-        append(&p, b"1\n2\n");
-        let mut r = LineReader::open(&p, 0, ReaderOptions::default()).unwrap();
-        assert_eq!(line(&mut r), complete(b"1", 2));
-        // The writer keeps its handle across the rename and writes more.
-        let mut writer = OpenOptions::new().append(true).open(&p).unwrap();
-        fs::rename(&p, &rotated).unwrap();
-        writer.write_all(b"3\n").unwrap();
-        append(&p, b"4\n5\n");
-        let (old, ev) = drain(&mut r);
-        assert_eq!(old, vec![b"2".to_vec(), b"3".to_vec()]);
-        assert_eq!(ev, Some(ReadEvent::Rotated { held_back: 0 }));
-        // A late write to the old file is still picked up while draining.
-        writer.write_all(b"late\n").unwrap();
-        let (old, ev) = drain(&mut r);
-        assert_eq!(old, vec![b"late".to_vec()]);
-        assert_eq!(ev, Some(ReadEvent::Rotated { held_back: 0 }));
-        let mut n = LineReader::open(&p, 0, ReaderOptions::default()).unwrap();
-        let (new, ev) = drain(&mut n);
-        assert_eq!(new, vec![b"4".to_vec(), b"5".to_vec()]);
-        assert_eq!(ev, None);
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn deleted_while_open_is_read_to_end() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("a.log");
-        append(&p, b"a\nb\n");
-        let mut r = LineReader::open(&p, 0, ReaderOptions::default()).unwrap();
-        let mut writer = OpenOptions::new().append(true).open(&p).unwrap();
-        fs::remove_file(&p).unwrap();
-        writer.write_all(b"c\nunfinished").unwrap();
-        let (lines, ev) = drain(&mut r);
-        assert_eq!(lines, vec![b"a".to_vec(), b"b".to_vec(), b"c".to_vec()]);
-        assert_eq!(ev, Some(ReadEvent::Deleted { held_back: 10 }));
-        let last = r.flush_partial().unwrap();
-        assert_eq!(last.bytes, b"unfinished");
-        assert_eq!(last.kind, LineKind::Partial);
-        assert_eq!(last.end_offset, 16);
-    }
-}
+mod tests;

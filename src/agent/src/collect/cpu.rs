@@ -27,11 +27,12 @@
 
 use super::dimensions::HostContext;
 use super::emit::Emitter;
-use super::{effective_interval, read_proc_file, CollectError, MetricSource};
+use super::kept::KeptFile;
+use super::{effective_interval, CollectError, MetricSource};
 use crate::config::CpuConfig;
 use hostwatch_model::{Dimension, MetricDatum, Unit};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Default `USER_HZ`.
 pub const DEFAULT_CLOCK_TICKS: u64 = 100;
@@ -258,7 +259,9 @@ pub struct CpuSource {
     per_cpu: bool,
     total_cpu: bool,
     interval: u64,
-    stat_path: PathBuf,
+    /// `<proc>/stat`, kept open.
+    stat: KeptFile,
+    buf: Vec<u8>,
     ticks_per_sec: f64,
     previous: HashMap<String, CpuTicks>,
 }
@@ -278,7 +281,8 @@ impl CpuSource {
             per_cpu: config.per_cpu,
             total_cpu: config.total_cpu,
             interval,
-            stat_path: proc_root.join("stat"),
+            stat: KeptFile::single_record(proc_root.join("stat")),
+            buf: Vec::new(),
             ticks_per_sec: clock_ticks(proc_root) as f64,
             previous: HashMap::new(),
         }
@@ -300,11 +304,11 @@ impl MetricSource for CpuSource {
     }
 
     fn collect(&mut self, now_ms: i64, out: &mut Vec<MetricDatum>) -> Result<(), CollectError> {
-        let text = read_proc_file(&self.stat_path)?;
-        let lines = parse_stat(&text);
+        let text = self.stat.read_text(&mut self.buf)?;
+        let lines = parse_stat(text);
         if lines.is_empty() {
             return Err(CollectError::Parse {
-                path: self.stat_path.clone(),
+                path: self.stat.path().to_path_buf(),
                 message: "no cpu lines".into(),
             });
         }
@@ -344,6 +348,7 @@ impl MetricSource for CpuSource {
 mod tests {
     use super::*;
     use crate::config::{Measurement, PluginCommon};
+    use std::path::PathBuf;
 
     fn fixture(case: &str, file: &str) -> PathBuf {
         crate::collect::testutil::proc_fixture(case).join(file)

@@ -17,7 +17,17 @@
 //!
 //! Units: Bytes (`free`, `total`, `used`), Percent, Count (inodes). Dimensions, in this order:
 //! `device` (the mount source with a leading `/dev/` removed; left out with `drop_device`),
-//! `fstype`, `path` (the mount point).
+//! `fstype`, `path` (the mount point), and `VolumeId` (below).
+//!
+//! # `VolumeId`
+//!
+//! `append_dimensions: {"VolumeId": "${aws:VolumeId}"}` is not a literal dimension: as in the
+//! reference agent, it asks for the EBS volume id of each mount's device, from the device's
+//! NVMe serial in sysfs (`<sys>/block/<disk>/device/serial`, refreshed every 5 minutes of tick
+//! time; see `ebs` for the rules and the source of truth). A mount whose device has no known
+//! id gets no `VolumeId`. With `drop_device` there is none either (the reference agent keys the
+//! lookup on the `device` dimension, which `drop_device` removes first). The sysfs root is
+//! `/sys` unless [`DiskSource::with_sys_root`] says otherwise.
 //!
 //! # Which mounts
 //!
@@ -40,9 +50,11 @@
 //!
 //! # Cost
 //!
-//! The mount table is read every tick into a reused buffer and compared byte for byte with the
-//! last one parsed; only when it differs is it parsed again and the per-mount dimension lists
-//! rebuilt (so steady state costs one read, one compare and one `statvfs` per reported mount).
+//! The mount table stays open between ticks; on a proc file the kernel signals changes through
+//! `poll`, so a steady tick costs one `poll` instead of a read (see `mounts`). A table that was
+//! read is compared byte for byte with the last one parsed; only when it differs is it parsed
+//! again and the per-mount dimension lists rebuilt (also when the `VolumeId` map changes). So
+//! steady state costs one `poll` and one `statvfs` per reported mount.
 //! Mounts found to have a zero size are not stat'ed again until the mount table changes, or at
 //! most every [`EMPTY_RECHECK_CYCLES`] ticks, so the dozens of pseudo file systems of a typical
 //! host cost nothing per tick.
@@ -51,9 +63,12 @@
 //! no time-out); mount points are stat'ed as seen from the agent's own mount namespace even when
 //! the proc root points elsewhere.
 
-use super::delta::{read_into, ResourceFilter};
+use super::delta::ResourceFilter;
 use super::dimensions::HostContext;
+use super::ebs::{self, VolumeIds};
 use super::emit::Emitter;
+use super::mounts::MountTable;
+use super::net::DEFAULT_SYS_ROOT;
 use super::{effective_interval, CollectError, MetricSource};
 use crate::config::DiskConfig;
 use hostwatch_model::{Dimension, MetricDatum, Unit};
@@ -233,12 +248,14 @@ pub struct DiskSource {
     filter: ResourceFilter,
     ignore_fs: Vec<String>,
     drop_device: bool,
-    mount_files: [PathBuf; 2],
+    mounts: MountTable,
+    /// Device → EBS volume id, when `VolumeId` is asked for (and the device is reported).
+    volumes: Option<VolumeIds>,
     fs: Box<dyn FsStats>,
     /// This tick's mount table text.
-    buf: String,
+    buf: Vec<u8>,
     /// The mount table text `targets` was built from.
-    parsed: String,
+    parsed: Vec<u8>,
     have_table: bool,
     targets: Vec<Target>,
     /// Ticks left until zero-size mounts are stat'ed again.
@@ -267,8 +284,20 @@ impl DiskSource {
     ) -> Self {
         let interval =
             effective_interval(config.common.metrics_collection_interval, agent_interval);
+        let wants_volume = config
+            .common
+            .append_dimensions
+            .get(ebs::DIMENSION)
+            .is_some_and(|v| v.trim() == ebs::PLACEHOLDER);
+        let common = if wants_volume {
+            let mut c = config.common.clone();
+            c.append_dimensions.remove(ebs::DIMENSION);
+            Cow::Owned(c)
+        } else {
+            Cow::Borrowed(&config.common)
+        };
         DiskSource {
-            emitter: Emitter::new("disk", &config.common, &FIELDS, ctx, interval),
+            emitter: Emitter::new("disk", &common, &FIELDS, ctx, interval),
             interval,
             filter: ResourceFilter::new(&config.resources),
             ignore_fs: config
@@ -277,10 +306,12 @@ impl DiskSource {
                 .map(|s| s.trim().to_string())
                 .collect(),
             drop_device: config.drop_device,
-            mount_files: [proc_root.join("self/mounts"), proc_root.join("1/mounts")],
+            mounts: MountTable::new(proc_root),
+            volumes: (wants_volume && !config.drop_device)
+                .then(|| VolumeIds::new(Path::new(DEFAULT_SYS_ROOT))),
             fs,
-            buf: String::new(),
-            parsed: String::new(),
+            buf: Vec::new(),
+            parsed: Vec::new(),
             have_table: false,
             targets: Vec::new(),
             recheck_in: EMPTY_RECHECK_CYCLES,
@@ -293,17 +324,18 @@ impl DiskSource {
         !self.emitter.is_empty()
     }
 
-    /// Read this tick's mount table into `buf`.
-    fn read_table(&mut self) -> Result<(), CollectError> {
-        match read_into(&self.mount_files[0], &mut self.buf) {
-            Ok(()) => Ok(()),
-            Err(first) => read_into(&self.mount_files[1], &mut self.buf).map_err(|_| first),
+    /// Read `VolumeId`s from the sysfs under `sys_root` instead of `/sys`.
+    pub fn with_sys_root(mut self, sys_root: &Path) -> Self {
+        if self.volumes.is_some() {
+            self.volumes = Some(VolumeIds::new(sys_root));
         }
+        self
     }
 
-    /// Rebuild `targets` from `buf` (see the module docs for the rules).
+    /// Rebuild `targets` from `parsed` (see the module docs for the rules).
     fn rebuild(&mut self) {
-        let mounts = parse_mounts(&self.buf);
+        let text = String::from_utf8_lossy(&self.parsed);
+        let mounts = parse_mounts(&text);
         // Last entry per mount point wins.
         let mut last: HashMap<&str, usize> = HashMap::with_capacity(mounts.len());
         for (i, m) in mounts.iter().enumerate() {
@@ -324,6 +356,12 @@ impl DiskSource {
             }
             dims.push(Dimension::new("fstype", m.fstype.as_str()));
             dims.push(Dimension::new("path", m.path.as_str()));
+            if let Some(id) = self.volumes.as_ref().and_then(|v| {
+                let device = m.device.strip_prefix("/dev/").unwrap_or(&m.device);
+                v.lookup(device)
+            }) {
+                dims.push(Dimension::new(ebs::DIMENSION, id));
+            }
             self.targets.push(Target {
                 path: PathBuf::from(&m.path),
                 dims,
@@ -344,12 +382,20 @@ impl MetricSource for DiskSource {
     }
 
     fn collect(&mut self, now_ms: i64, out: &mut Vec<MetricDatum>) -> Result<(), CollectError> {
-        self.read_table()?;
-        if !self.have_table || self.buf != self.parsed {
-            self.rebuild();
-            // Keep the parsed text; the old one's capacity becomes next tick's buffer.
+        let mut rebuild = false;
+        if self.mounts.read_if_changed(&mut self.buf)?
+            && (!self.have_table || self.buf != self.parsed)
+        {
+            // Keep the new text; the old one's capacity becomes next tick's buffer.
             std::mem::swap(&mut self.buf, &mut self.parsed);
             self.have_table = true;
+            rebuild = true;
+        }
+        if let Some(v) = &mut self.volumes {
+            rebuild |= v.refresh(now_ms);
+        }
+        if rebuild {
+            self.rebuild();
         }
         self.recheck_in = self.recheck_in.saturating_sub(1);
         let recheck_empty = self.recheck_in == 0;
@@ -687,6 +733,91 @@ mod tests {
         assert_eq!(src.table_builds, 2);
         // /data has no size in the fake provider: skipped, nothing else changes.
         assert_eq!(paths(&out).len(), 6);
+    }
+
+    /// `VolumeId: ${aws:VolumeId}` gives each NVMe-backed mount its volume id from a fake
+    /// sysfs (partitions included), nothing to the others, never the literal placeholder;
+    /// `drop_device` turns it off; a swapped volume shows after the 5-minute refresh.
+    #[test]
+    fn volume_id_from_nvme_serials() {
+        use crate::collect::testutil::fake_block_device;
+        let sys = tempfile::tempdir().unwrap();
+        fake_block_device(sys.path(), "nvme0n1", Some("vol0123456789abcdef0 \n"));
+        fake_block_device(sys.path(), "sdb", None);
+        let mut cfg = config(&[], &[], false);
+        for (k, v) in [("VolumeId", "${aws:VolumeId}"), ("Team", "storage")] {
+            cfg.common.append_dimensions.insert(k.into(), v.into());
+        }
+        let (src, _) = source(&cfg, &fixture("disk-basic"));
+        let mut src = src.with_sys_root(sys.path());
+        let mut out = Vec::new();
+        src.collect(60_000, &mut out).unwrap();
+        let volume = |out: &[MetricDatum], path: &str| -> Vec<Option<String>> {
+            let mut v: Vec<Option<String>> = out
+                .iter()
+                .filter(|d| {
+                    d.dimensions
+                        .iter()
+                        .any(|x| x.name == "path" && x.value == path)
+                })
+                .map(|d| {
+                    d.dimensions
+                        .iter()
+                        .find(|x| x.name == "VolumeId")
+                        .map(|x| x.value.clone())
+                })
+                .collect();
+            v.dedup();
+            v
+        };
+        let id = Some("vol-0123456789abcdef0".to_string());
+        assert_eq!(volume(&out, "/"), vec![id.clone()], "nvme0n1p1");
+        assert_eq!(volume(&out, "/boot/efi"), vec![id.clone()], "nvme0n1p15");
+        assert_eq!(volume(&out, "/mnt/stack"), vec![None], "sdc1: no serial");
+        assert_eq!(volume(&out, "/run"), vec![None], "tmpfs");
+        let root_dims: Vec<&str> = out
+            .iter()
+            .find(|d| {
+                d.dimensions
+                    .iter()
+                    .any(|x| x.name == "path" && x.value == "/")
+            })
+            .unwrap()
+            .dimensions
+            .iter()
+            .map(|x| x.name.as_str())
+            .collect();
+        assert_eq!(
+            root_dims,
+            ["host", "device", "fstype", "path", "VolumeId", "Team"]
+        );
+        assert!(out
+            .iter()
+            .flat_map(|d| &d.dimensions)
+            .all(|x| !x.value.contains("${")));
+        // The volume behind nvme0n1 is swapped: seen at the next refresh, not before.
+        fake_block_device(sys.path(), "nvme0n1", Some("vol0fedcba9876543210f"));
+        out.clear();
+        src.collect(120_000, &mut out).unwrap();
+        assert_eq!(volume(&out, "/"), vec![id]);
+        out.clear();
+        src.collect(60_000 + crate::collect::ebs::REFRESH_MS, &mut out)
+            .unwrap();
+        assert_eq!(
+            volume(&out, "/"),
+            vec![Some("vol-0fedcba9876543210f".to_string())]
+        );
+        // drop_device: no device, so no VolumeId, and still no placeholder.
+        cfg.drop_device = true;
+        let (src, _) = source(&cfg, &fixture("disk-basic"));
+        let mut src = src.with_sys_root(sys.path());
+        out.clear();
+        src.collect(60_000, &mut out).unwrap();
+        assert!(!out.is_empty());
+        assert!(out
+            .iter()
+            .flat_map(|d| &d.dimensions)
+            .all(|x| x.name != "VolumeId" && x.name != "device"));
     }
 
     #[test]

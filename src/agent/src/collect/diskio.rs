@@ -40,13 +40,14 @@
 //! The file is read into a reused buffer and parsed in place (no per-line allocation); one hash
 //! look-up per device and tick.
 
-use super::delta::{read_into, DeltaTracker, ResourceFilter, Width};
+use super::delta::{DeltaTracker, ResourceFilter, Width};
 use super::dimensions::HostContext;
 use super::emit::Emitter;
+use super::kept::KeptFile;
 use super::{effective_interval, CollectError, MetricSource};
 use crate::config::ResourcePluginConfig;
 use hostwatch_model::{Dimension, MetricDatum, Unit};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Every diskio field and its default unit.
 pub const FIELDS: [(&str, Unit); 8] = [
@@ -134,8 +135,9 @@ pub struct DiskIoSource {
     emitter: Emitter,
     interval: u64,
     filter: ResourceFilter,
-    path: PathBuf,
-    buf: String,
+    /// `<proc>/diskstats`, kept open.
+    diskstats: KeptFile,
+    buf: Vec<u8>,
     tracker: DeltaTracker<COUNTERS>,
 }
 
@@ -153,8 +155,8 @@ impl DiskIoSource {
             emitter: Emitter::new("diskio", &config.common, &FIELDS, ctx, interval),
             interval,
             filter: ResourceFilter::new(&config.resources),
-            path: proc_root.join("diskstats"),
-            buf: String::new(),
+            diskstats: KeptFile::new(proc_root.join("diskstats")),
+            buf: Vec::new(),
             tracker: DeltaTracker::new(WIDTHS),
         }
     }
@@ -175,10 +177,10 @@ impl MetricSource for DiskIoSource {
     }
 
     fn collect(&mut self, now_ms: i64, out: &mut Vec<MetricDatum>) -> Result<(), CollectError> {
-        read_into(&self.path, &mut self.buf)?;
+        let text = self.diskstats.read_text(&mut self.buf)?;
         self.tracker.begin();
         let skip_dormant = self.filter.is_all();
-        for line in self.buf.lines() {
+        for line in text.lines() {
             let Some(disk) = parse_line(line) else {
                 continue;
             };
@@ -221,6 +223,7 @@ mod tests {
     use super::*;
     use crate::config::{Measurement, PluginCommon};
     use hostwatch_model::DatumValue;
+    use std::path::PathBuf;
 
     fn fixture(case: &str, file: &str) -> PathBuf {
         crate::collect::testutil::proc_fixture(case).join(file)

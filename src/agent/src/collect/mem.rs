@@ -15,10 +15,12 @@
 
 use super::dimensions::HostContext;
 use super::emit::Emitter;
-use super::{effective_interval, read_proc_file, CollectError, MetricSource};
+use super::pertick::{self, Reader, SharedFile};
+use super::{effective_interval, CollectError, MetricSource};
 use crate::config::PluginCommon;
 use hostwatch_model::{MetricDatum, Unit};
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 /// Every mem field and its default unit.
 pub const FIELDS: [(&str, Unit); 11] = [
@@ -122,12 +124,14 @@ pub fn parse_meminfo(text: &str) -> Option<MemStats> {
     })
 }
 
-/// The mem plugin.
+/// The mem plugin (`meminfo` is read once per tick for `mem` and `swap` together).
 #[derive(Debug)]
 pub struct MemSource {
     emitter: Emitter,
     interval: u64,
-    path: PathBuf,
+    /// `<proc>/meminfo`, kept open and read once per tick for `mem` and `swap`.
+    meminfo: Arc<Mutex<SharedFile>>,
+    reader: Reader,
 }
 
 impl MemSource {
@@ -142,7 +146,8 @@ impl MemSource {
         MemSource {
             emitter: Emitter::new("mem", common, &FIELDS, ctx, interval),
             interval,
-            path: proc_root.join("meminfo"),
+            meminfo: pertick::shared_file(&proc_root.join("meminfo")),
+            reader: Reader::default(),
         }
     }
 
@@ -162,9 +167,10 @@ impl MetricSource for MemSource {
     }
 
     fn collect(&mut self, now_ms: i64, out: &mut Vec<MetricDatum>) -> Result<(), CollectError> {
-        let text = read_proc_file(&self.path)?;
-        let stats = parse_meminfo(&text).ok_or_else(|| CollectError::Parse {
-            path: self.path.clone(),
+        let mut meminfo = pertick::lock(&self.meminfo);
+        let text = meminfo.read(Some(now_ms), &mut self.reader)?;
+        let stats = parse_meminfo(text).ok_or_else(|| CollectError::Parse {
+            path: meminfo.path().to_path_buf(),
             message: "MemTotal or MemFree missing".into(),
         })?;
         self.emitter.emit(now_ms, &[], |f| stats.field(f), out);

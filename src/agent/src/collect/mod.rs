@@ -22,13 +22,21 @@ pub mod delta;
 pub mod dimensions;
 pub mod disk;
 pub mod diskio;
+mod ebs;
 pub mod emit;
+mod kept;
 pub mod mem;
+mod mounts;
 pub mod net;
 pub mod netstat;
+mod pertick;
+mod procdetail;
 pub mod processes;
+mod procfs;
 pub mod procstat;
+mod proctable;
 pub mod rollup;
+mod sockdiag;
 pub mod swap;
 #[cfg(test)]
 mod testutil;
@@ -64,14 +72,6 @@ pub enum CollectError {
     },
     #[error("cannot parse {path}: {message}")]
     Parse { path: PathBuf, message: String },
-}
-
-/// Read a whole proc file as text.
-pub(crate) fn read_proc_file(path: &std::path::Path) -> Result<String, CollectError> {
-    std::fs::read_to_string(path).map_err(|source| CollectError::Read {
-        path: path.to_path_buf(),
-        source,
-    })
 }
 
 /// The interval a plugin runs at: its own override, else the agent interval; never 0.

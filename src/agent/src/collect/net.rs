@@ -41,6 +41,7 @@
 use super::delta::{read_into, DeltaTracker, ResourceFilter, Width};
 use super::dimensions::HostContext;
 use super::emit::Emitter;
+use super::kept::KeptFile;
 use super::{effective_interval, CollectError, MetricSource};
 use crate::config::ResourcePluginConfig;
 use hostwatch_model::{Dimension, MetricDatum, Unit};
@@ -151,9 +152,10 @@ pub struct NetSource {
     emitter: Emitter,
     interval: u64,
     filter: ResourceFilter,
-    path: PathBuf,
+    /// `<proc>/net/dev`, kept open.
+    dev: KeptFile,
     sys_class_net: PathBuf,
-    buf: String,
+    buf: Vec<u8>,
     sys_buf: String,
     tracker: DeltaTracker<COUNTERS>,
     /// Default mode only: the cached sysfs verdict per interface.
@@ -180,9 +182,9 @@ impl NetSource {
             emitter: Emitter::new("net", &config.common, &FIELDS, ctx, interval),
             interval,
             filter: ResourceFilter::new(&config.resources),
-            path: proc_root.join("net/dev"),
+            dev: KeptFile::new(proc_root.join("net/dev")),
             sys_class_net: sys_root.join("class/net"),
-            buf: String::new(),
+            buf: Vec::new(),
             sys_buf: String::new(),
             tracker: DeltaTracker::new([Width::NATIVE; COUNTERS]),
             states: HashMap::new(),
@@ -208,7 +210,7 @@ impl MetricSource for NetSource {
     }
 
     fn collect(&mut self, now_ms: i64, out: &mut Vec<MetricDatum>) -> Result<(), CollectError> {
-        read_into(&self.path, &mut self.buf)?;
+        let text = self.dev.read_text(&mut self.buf)?;
         self.cycle = self.cycle.wrapping_add(1);
         let cycle = self.cycle;
         self.refresh_in = self.refresh_in.saturating_sub(1);
@@ -218,7 +220,7 @@ impl MetricSource for NetSource {
         }
         let default_mode = self.filter.is_all();
         self.tracker.begin();
-        for line in self.buf.lines() {
+        for line in text.lines() {
             let Some(iface) = parse_line(line) else {
                 continue;
             };

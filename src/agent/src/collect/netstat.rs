@@ -12,39 +12,54 @@
 //! `tcp_none`: the reference agent counts every socket its connection library reports with
 //! status "NONE" that is not a datagram socket. On Linux those are exactly the **unix-domain**
 //! stream and seqpacket sockets (TCP sockets always carry a state), so `tcp_none` here is the
-//! number of non-datagram lines of `<proc>/net/unix`, read only when `tcp_none` is configured.
+//! number of non-datagram unix-domain sockets of the namespace (the sockets `<proc>/net/unix`
+//! lists, counted as below), looked at only when `tcp_none` is configured.
 //! Two deliberate differences: a unix socket shared by several processes is counted once
 //! (the reference counts it once per owning process), and `udp_socket` counts only UDP sockets
 //! (the reference also adds unix-domain datagram sockets to it, through the same library quirk).
 //!
+//! UDP: `udp_socket` is the number of hashed (bound or connected) UDP sockets, which the kernel
+//! also keeps as a counter: the `UDP: inuse N` line of `<proc>/net/sockstat` and the
+//! `UDP6: inuse N` line of `sockstat6` (its per-namespace count of UDP sockets in the tables
+//! that `/proc/net/udp` and `udp6` list, UDP-Lite excluded in both). The counters are read when
+//! `sockstat` exists; a proc root without it (or without the `UDP:` line) counts the lines of
+//! the `udp`/`udp6` tables instead, from then on.
+//!
 //! Cost: reading `/proc/net/tcp` makes the kernel walk the whole TCP established hash table
 //! (262,144 buckets on a 24 GiB machine) once per `read` call, which measured 4–15 ms of kernel
-//! time per file on the reference machine even with a handful of sockets. When the proc root is
-//! the default `/proc` (the agent's own network namespace), TCP sockets are therefore counted
-//! with a netlink `sock_diag` dump instead, which reports the same sockets and the same state
-//! codes (request sockets as `SYN_RECV`, time-wait sockets by their sub-state). A dump still
-//! walks the whole table (about 0.3 ms per walk on the reference machine), so the plugin asks
-//! in the older TCP-only request form, which the kernel answers for both address families in
-//! one walk; a kernel that refuses it gets one dump per family (two walks) from then on. If
-//! netlink is unavailable (no `inet_diag` in the kernel, a seccomp filter), the plugin falls
-//! back to the proc files for the rest of the run, with one warning. UDP and unix tables are small and stay on the proc files. A non-default proc root
-//! (fixtures, a host's `/proc` mounted into a container) always uses the proc files.
+//! time per file on the reference machine even with a handful of sockets; `/proc/net/udp` walks
+//! the UDP hash table (16,384 slots there) twice per file. So:
+//! - when the proc root is the default `/proc` (the agent's own network namespace), TCP
+//!   sockets are counted with a netlink `sock_diag` dump (see `sockdiag`), which reports the
+//!   same sockets and the same state codes (request sockets as `SYN_RECV`, time-wait sockets by
+//!   their sub-state). A dump still walks the whole table (about 0.2 ms per walk on the
+//!   reference machine), so the plugin asks in the older TCP-only request form, which the
+//!   kernel answers for both address families in one walk; a kernel that refuses it gets one
+//!   dump per family (two walks) from then on. Unix-domain sockets (`tcp_none`) are counted
+//!   with a netlink dump too (32 bytes per socket instead of a formatted line). If netlink is
+//!   unavailable for either (no `inet_diag` / `unix_diag` in the kernel, a seccomp filter), the
+//!   plugin falls back to the proc files for it for the rest of the run, with one warning;
+//! - UDP costs two small reads of `sockstat`/`sockstat6`, kept open and re-read with `pread`;
+//! - a non-default proc root (fixtures, a host's `/proc` mounted into a container) uses the
+//!   proc files for TCP and unix sockets.
 //!
 //! Invariants:
 //! - the files are read into one reused buffer and scanned as bytes: no allocation per line;
 //!   the netlink socket and its receive buffer are opened once and kept across ticks;
-//! - a missing `tcp6`/`udp6`/`unix` (IPv6 or unix sockets compiled out) counts as 0; if none of
-//!   `tcp`, `tcp6`, `udp`, `udp6` can be read, the tick is a [`CollectError`];
+//! - a missing `tcp6`/`udp6`/`sockstat6`/`unix` (IPv6 or unix sockets compiled out) counts as
+//!   0; if none of `tcp`, `tcp6`, `udp`, `udp6`, `sockstat` can be read (and netlink is not
+//!   used for TCP), the tick is a [`CollectError`];
 //! - malformed lines (fewer than four columns, non-hex state) are skipped.
 
 use super::dimensions::HostContext;
 use super::emit::Emitter;
-use super::processes::read_into;
+use super::kept::KeptFile;
+use super::procfs::read_into;
+use super::sockdiag::DiagSocket;
 use super::{effective_interval, CollectError, MetricSource};
 use crate::config::PluginCommon;
 use hostwatch_model::{MetricDatum, Unit};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 /// Every netstat field and its default unit.
 pub const FIELDS: [(&str, Unit); 13] = [
@@ -151,223 +166,34 @@ pub fn count_unix_non_dgram(text: &[u8]) -> u64 {
         .count() as u64
 }
 
-/// Counting TCP sockets by state with a netlink `sock_diag` dump.
-mod diag {
-    use std::io;
-
-    const NLMSG_HDRLEN: usize = 16;
-    const NLMSG_ERROR: u16 = 2;
-    const NLMSG_DONE: u16 = 3;
-    pub(super) const SOCK_DIAG_BY_FAMILY: u16 = 20;
-    /// The older TCP-only dump request; its replies carry the same type.
-    pub(super) const TCPDIAG_GETSOCK: u16 = 18;
-    const NLM_F_REQUEST: u16 = 0x1;
-    const NLM_F_DUMP: u16 = 0x300;
-    const IPPROTO_TCP: u8 = 6;
-    /// `AF_INET`, `AF_INET6`.
-    pub(super) const FAMILIES: [u8; 2] = [2, 10];
-    /// Receive buffer: the kernel fills dump messages up to 32 KiB.
-    pub(super) const RECV_BUF: usize = 64 * 1024;
-
-    /// A dump request (`nlmsghdr` + `inet_diag_req_v2`) for every TCP state of `family`.
-    pub(super) fn request(family: u8, seq: u32) -> [u8; 72] {
-        let mut r = [0u8; 72];
-        r[0..4].copy_from_slice(&72u32.to_ne_bytes());
-        r[4..6].copy_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
-        r[6..8].copy_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
-        r[8..12].copy_from_slice(&seq.to_ne_bytes());
-        // r[12..16]: port id 0 = the kernel.
-        r[16] = family;
-        r[17] = IPPROTO_TCP;
-        // r[18]: no extensions; r[19]: padding.
-        r[20..24].copy_from_slice(&u32::MAX.to_ne_bytes()); // all states
-                                                            // r[24..72]: socket id, all zero = any.
-        r
-    }
-
-    /// A dump request in the older TCP-only form (`nlmsghdr` + `inet_diag_req`), for every
-    /// TCP state. The kernel answers it with the sockets of **both** address families in one
-    /// walk of its socket tables (the family byte of this form is ignored), which halves the
-    /// kernel's work against one [`request`] per family.
-    pub(super) fn request_both_families(seq: u32) -> [u8; 76] {
-        let mut r = [0u8; 76];
-        r[0..4].copy_from_slice(&76u32.to_ne_bytes());
-        r[4..6].copy_from_slice(&TCPDIAG_GETSOCK.to_ne_bytes());
-        r[6..8].copy_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
-        r[8..12].copy_from_slice(&seq.to_ne_bytes());
-        // r[16..20]: family (ignored), address lengths, no extensions; r[20..68]: socket id,
-        // all zero = any; then the state mask; r[72..76]: unused table mask.
-        r[68..72].copy_from_slice(&u32::MAX.to_ne_bytes());
-        r
-    }
-
-    /// Whether a dump is finished after a datagram.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub(super) enum Step {
-        More,
-        Done,
-    }
-
-    fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-        let bytes: [u8; 4] = b.get(at..at + 4)?.try_into().ok()?;
-        Some(u32::from_ne_bytes(bytes))
-    }
-
-    fn malformed() -> io::Error {
-        io::Error::new(io::ErrorKind::InvalidData, "malformed sock_diag reply")
-    }
-
-    /// Add the sockets of one received datagram of dump `seq` to `tcp` (indexed by state);
-    /// socket messages have type `kind` (that of the request). Messages of other sequence
-    /// numbers (a late reply to an abandoned dump) are ignored.
-    pub(super) fn parse(
-        mut data: &[u8],
-        seq: u32,
-        kind_wanted: u16,
-        tcp: &mut [u64; 16],
-    ) -> io::Result<Step> {
-        while data.len() >= NLMSG_HDRLEN {
-            let len = u32_at(data, 0).ok_or_else(malformed)? as usize;
-            if len < NLMSG_HDRLEN || len > data.len() {
-                return Err(malformed());
-            }
-            let kind = u16::from_ne_bytes([data[4], data[5]]);
-            let msg_seq = u32_at(data, 8).ok_or_else(malformed)?;
-            let payload = &data[NLMSG_HDRLEN..len];
-            if msg_seq == seq {
-                match kind {
-                    NLMSG_DONE | NLMSG_ERROR => {
-                        // Both start with an int: 0 or a negative errno.
-                        let code = u32_at(payload, 0).map_or(0, |c| c as i32);
-                        if code < 0 {
-                            return Err(io::Error::from_raw_os_error(-code));
-                        }
-                        if kind == NLMSG_DONE {
-                            return Ok(Step::Done);
-                        }
-                    }
-                    k if k == kind_wanted => {
-                        // inet_diag_msg: family, state, ...
-                        let state = *payload.get(1).ok_or_else(malformed)?;
-                        if let Some(slot) = tcp.get_mut(usize::from(state)) {
-                            *slot += 1;
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            let aligned = (len + 3) & !3;
-            data = data.get(aligned..).unwrap_or_default();
-        }
-        Ok(Step::More)
-    }
-}
-
-/// A `sock_diag` netlink socket kept open across ticks, with its receive buffer.
-#[derive(Debug, Default)]
-struct DiagSocket {
-    fd: Option<rustix::fd::OwnedFd>,
-    buf: Vec<u8>,
-    /// Sequence number of the last dump request (replies to older dumps are ignored).
-    seq: u32,
-    /// The kernel refused the one-walk request for both families: one dump per family.
-    per_family: bool,
-}
-
-impl DiagSocket {
-    /// Count TCP sockets of both address families by state. The socket is opened on first use
-    /// and kept; after an error it is closed (a dump left half-read must not linger).
-    fn count_tcp(&mut self, tcp: &mut [u64; 16]) -> std::io::Result<()> {
-        let mut fd = match self.fd.take() {
-            Some(fd) => fd,
-            None => open_diag_socket()?,
-        };
-        if self.buf.len() != diag::RECV_BUF {
-            self.buf.resize(diag::RECV_BUF, 0);
-        }
-        if !self.per_family {
-            self.seq = self.seq.wrapping_add(1);
-            let req = diag::request_both_families(self.seq);
-            match dump_tcp(
-                &fd,
-                &req,
-                self.seq,
-                diag::TCPDIAG_GETSOCK,
-                &mut self.buf,
-                tcp,
-            ) {
-                Ok(()) => {
-                    self.fd = Some(fd);
-                    return Ok(());
-                }
-                Err(e) => {
-                    // A kernel without the older request form: one dump per family from now
-                    // on, on a fresh socket.
-                    tracing::debug!(error = %e, "netstat: one-walk TCP dump failed, one dump per family from now on");
-                    *tcp = [0; 16];
-                    self.per_family = true;
-                    drop(fd);
-                    fd = open_diag_socket()?;
-                }
+/// The socket count of the `<key>: inuse N` line of a `sockstat` file (`UDP`, `UDP6`).
+pub fn sockstat_inuse(text: &[u8], key: &str) -> Option<u64> {
+    text.split(|&b| b == b'\n').find_map(|line| {
+        let rest = line.strip_prefix(key.as_bytes())?.strip_prefix(b":")?;
+        let mut words = rest
+            .split(|b| b.is_ascii_whitespace())
+            .filter(|w| !w.is_empty());
+        while let Some(w) = words.next() {
+            if w == b"inuse" {
+                return std::str::from_utf8(words.next()?).ok()?.parse().ok();
             }
         }
-        for family in diag::FAMILIES {
-            self.seq = self.seq.wrapping_add(1);
-            let req = diag::request(family, self.seq);
-            let kind = diag::SOCK_DIAG_BY_FAMILY;
-            dump_tcp(&fd, &req, self.seq, kind, &mut self.buf, tcp)?;
-        }
-        self.fd = Some(fd);
-        Ok(())
-    }
+        None
+    })
 }
 
-fn open_diag_socket() -> std::io::Result<rustix::fd::OwnedFd> {
-    use rustix::net::{netlink, sockopt, AddressFamily, SocketFlags};
-    let fd = rustix::net::socket_with(
-        AddressFamily::NETLINK,
-        rustix::net::SocketType::DGRAM,
-        SocketFlags::CLOEXEC,
-        Some(netlink::SOCK_DIAG),
-    )?;
-    sockopt::set_socket_timeout(&fd, sockopt::Timeout::Recv, Some(Duration::from_secs(2)))?;
-    Ok(fd)
-}
-
-/// Send dump request `req` (sequence number `seq`, socket messages of type `kind`) and count
-/// the TCP sockets of the reply into `tcp` by state.
-fn dump_tcp(
-    fd: &rustix::fd::OwnedFd,
-    req: &[u8],
-    seq: u32,
-    kind: u16,
-    buf: &mut [u8],
-    tcp: &mut [u64; 16],
-) -> std::io::Result<()> {
-    use rustix::net::{RecvFlags, SendFlags};
-    rustix::net::send(fd, req, SendFlags::empty())?;
-    loop {
-        let (n, full) = rustix::net::recv(fd, &mut *buf, RecvFlags::empty())?;
-        if full > n {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                "sock_diag reply truncated",
-            ));
-        }
-        if n == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        if diag::parse(&buf[..n], seq, kind, tcp)? == diag::Step::Done {
-            return Ok(());
-        }
-    }
-}
-
-/// Where TCP counts come from.
+/// Where TCP or unix-domain counts come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TcpVia {
+enum Via {
     Netlink,
     ProcFiles,
+}
+
+/// Where UDP counts come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum UdpVia {
+    Sockstat,
+    Tables,
 }
 
 /// The netstat plugin.
@@ -379,8 +205,12 @@ pub struct NetstatSource {
     want_tcp: bool,
     want_udp: bool,
     want_unix: bool,
-    tcp_via: TcpVia,
+    tcp_via: Via,
+    unix_via: Via,
+    udp_via: UdpVia,
     diag: DiagSocket,
+    sockstat: KeptFile,
+    sockstat6: KeptFile,
     buf: Vec<u8>,
     /// Scratch path for the tables of `net_dir`.
     path: PathBuf,
@@ -396,19 +226,22 @@ impl NetstatSource {
     ) -> Self {
         let interval = effective_interval(common.metrics_collection_interval, agent_interval);
         let emitter = Emitter::new("netstat", common, &FIELDS, ctx, interval);
+        let live = proc_root == Path::new(super::DEFAULT_PROC_ROOT);
+        let via = if live { Via::Netlink } else { Via::ProcFiles };
+        let net_dir = proc_root.join("net");
         NetstatSource {
             want_tcp: emitter.wants_any(|f| f.starts_with("tcp_") && f != "tcp_none"),
             want_udp: emitter.wants("udp_socket"),
             want_unix: emitter.wants("tcp_none"),
             emitter,
             interval,
-            net_dir: proc_root.join("net"),
-            tcp_via: if proc_root == Path::new(super::DEFAULT_PROC_ROOT) {
-                TcpVia::Netlink
-            } else {
-                TcpVia::ProcFiles
-            },
+            tcp_via: via,
+            unix_via: via,
+            udp_via: UdpVia::Sockstat,
             diag: DiagSocket::default(),
+            sockstat: KeptFile::single_record(net_dir.join("sockstat")),
+            sockstat6: KeptFile::single_record(net_dir.join("sockstat6")),
+            net_dir,
             buf: Vec::with_capacity(16 * 1024),
             path: PathBuf::new(),
         }
@@ -445,12 +278,31 @@ impl NetstatSource {
         }
     }
 
+    /// UDP sockets of both families from `sockstat` and `sockstat6`; `None` when `sockstat`
+    /// cannot be read or has no `UDP:` line (or `sockstat6` exists without a `UDP6:` line).
+    fn udp_from_sockstat(&mut self) -> Option<u64> {
+        if let Err(e) = self.sockstat.read(&mut self.buf) {
+            tracing::debug!(path = %self.sockstat.path().display(), error = %e, "netstat: no sockstat, counting the UDP tables");
+            return None;
+        }
+        let v4 = sockstat_inuse(&self.buf, "UDP")?;
+        let v6 = match self.sockstat6.read(&mut self.buf) {
+            Ok(()) => sockstat_inuse(&self.buf, "UDP6")?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+            Err(e) => {
+                tracing::debug!(path = %self.sockstat6.path().display(), error = %e, "netstat: sockstat6 unreadable, counting the UDP tables");
+                return None;
+            }
+        };
+        Some(v4 + v6)
+    }
+
     /// Count the configured socket kinds once.
     pub fn count(&mut self) -> Result<NetstatCounts, CollectError> {
         let mut counts = NetstatCounts::default();
         let mut found_inet = false;
         let mut last_err = None;
-        if self.want_tcp && self.tcp_via == TcpVia::Netlink {
+        if self.want_tcp && self.tcp_via == Via::Netlink {
             match self.diag.count_tcp(&mut counts.tcp) {
                 Ok(()) => found_inet = true,
                 Err(e) => {
@@ -459,11 +311,11 @@ impl NetstatSource {
                         "netstat: netlink socket counting unavailable, reading the proc files from now on"
                     );
                     counts.tcp = [0; 16];
-                    self.tcp_via = TcpVia::ProcFiles;
+                    self.tcp_via = Via::ProcFiles;
                 }
             }
         }
-        if self.want_tcp && self.tcp_via == TcpVia::ProcFiles {
+        if self.want_tcp && self.tcp_via == Via::ProcFiles {
             for name in ["tcp", "tcp6"] {
                 if self.read_inet(name, &mut last_err) {
                     found_inet = true;
@@ -471,7 +323,16 @@ impl NetstatSource {
                 }
             }
         }
-        if self.want_udp {
+        if self.want_udp && self.udp_via == UdpVia::Sockstat {
+            match self.udp_from_sockstat() {
+                Some(n) => {
+                    found_inet = true;
+                    counts.udp = n;
+                }
+                None => self.udp_via = UdpVia::Tables,
+            }
+        }
+        if self.want_udp && self.udp_via == UdpVia::Tables {
             for name in ["udp", "udp6"] {
                 if self.read_inet(name, &mut last_err) {
                     found_inet = true;
@@ -485,7 +346,19 @@ impl NetstatSource {
                 source: std::io::Error::new(std::io::ErrorKind::NotFound, "no socket tables"),
             }));
         }
-        if self.want_unix && self.read_table("unix")? {
+        if self.want_unix && self.unix_via == Via::Netlink {
+            match self.diag.count_unix_non_dgram() {
+                Ok(n) => counts.unix_non_dgram = n,
+                Err(e) => {
+                    tracing::warn!(
+                        error = %e,
+                        "netstat: netlink unix socket counting unavailable, reading the proc file from now on"
+                    );
+                    self.unix_via = Via::ProcFiles;
+                }
+            }
+        }
+        if self.want_unix && self.unix_via == Via::ProcFiles && self.read_table("unix")? {
             counts.unix_non_dgram = count_unix_non_dgram(&self.buf);
         }
         Ok(counts)
@@ -623,95 +496,6 @@ mod tests {
         assert_eq!(parse_hex(b"0x"), None);
     }
 
-    /// One netlink message: header + payload, padded to 4 bytes.
-    fn nlmsg(kind: u16, seq: u32, payload: &[u8]) -> Vec<u8> {
-        let len = 16 + payload.len();
-        let mut m = Vec::new();
-        m.extend_from_slice(&(len as u32).to_ne_bytes());
-        m.extend_from_slice(&kind.to_ne_bytes());
-        m.extend_from_slice(&0u16.to_ne_bytes());
-        m.extend_from_slice(&seq.to_ne_bytes());
-        m.extend_from_slice(&0u32.to_ne_bytes());
-        m.extend_from_slice(payload);
-        while m.len() % 4 != 0 {
-            m.push(0);
-        }
-        m
-    }
-
-    fn diag_msg(state: u8) -> Vec<u8> {
-        // inet_diag_msg is 72 bytes: family, state, timer, retrans, id (48), 5 × u32.
-        let mut p = vec![0u8; 72];
-        p[0] = 2;
-        p[1] = state;
-        p
-    }
-
-    #[test]
-    fn netlink_request_and_reply_parsing() {
-        let r = diag::request(10, 7);
-        assert_eq!(u32::from_ne_bytes(r[0..4].try_into().unwrap()), 72);
-        assert_eq!(u16::from_ne_bytes(r[4..6].try_into().unwrap()), 20);
-        assert_eq!(u16::from_ne_bytes(r[6..8].try_into().unwrap()), 0x301);
-        assert_eq!(u32::from_ne_bytes(r[8..12].try_into().unwrap()), 7);
-        assert_eq!((r[16], r[17]), (10, 6));
-        assert_eq!(&r[20..24], &[0xff; 4]);
-        assert!(r[24..].iter().all(|&b| b == 0));
-
-        let r = diag::request_both_families(9);
-        assert_eq!(u32::from_ne_bytes(r[0..4].try_into().unwrap()), 76);
-        assert_eq!(u16::from_ne_bytes(r[4..6].try_into().unwrap()), 18);
-        assert_eq!(u16::from_ne_bytes(r[6..8].try_into().unwrap()), 0x301);
-        assert_eq!(u32::from_ne_bytes(r[8..12].try_into().unwrap()), 9);
-        assert_eq!(&r[68..72], &[0xff; 4], "every state");
-        assert!(r[12..68].iter().chain(&r[72..]).all(|&b| b == 0));
-        // Its replies carry its type; the other type is not counted.
-        let mut tcp = [0u64; 16];
-        let mut dgram = nlmsg(18, 9, &diag_msg(0x0A));
-        dgram.extend(nlmsg(20, 9, &diag_msg(0x01)));
-        assert_eq!(
-            diag::parse(&dgram, 9, 18, &mut tcp).unwrap(),
-            diag::Step::More
-        );
-        assert_eq!((tcp[0x0A], tcp[0x01]), (1, 0));
-
-        let mut tcp = [0u64; 16];
-        let mut dgram = Vec::new();
-        dgram.extend(nlmsg(20, 1, &diag_msg(0x01)));
-        dgram.extend(nlmsg(20, 1, &diag_msg(0x0A)));
-        dgram.extend(nlmsg(20, 1, &diag_msg(0x01)));
-        dgram.extend(nlmsg(20, 99, &diag_msg(0x06))); // another dump: ignored
-        dgram.extend(nlmsg(20, 1, &diag_msg(0x0F))); // unknown state: slot 15, not a field
-        assert_eq!(
-            diag::parse(&dgram, 1, 20, &mut tcp).unwrap(),
-            diag::Step::More
-        );
-        assert_eq!((tcp[0x01], tcp[0x0A], tcp[0x06]), (2, 1, 0));
-        let done = nlmsg(3, 1, &0i32.to_ne_bytes());
-        assert_eq!(
-            diag::parse(&done, 1, 20, &mut tcp).unwrap(),
-            diag::Step::Done
-        );
-        // Errors: an error reply, a DONE carrying an error, a length beyond the datagram.
-        let err = nlmsg(2, 1, &(-13i32).to_ne_bytes());
-        assert_eq!(
-            diag::parse(&err, 1, 20, &mut tcp)
-                .unwrap_err()
-                .raw_os_error(),
-            Some(13)
-        );
-        let bad_done = nlmsg(3, 1, &(-4i32).to_ne_bytes());
-        assert!(diag::parse(&bad_done, 1, 20, &mut tcp).is_err());
-        let mut short = nlmsg(20, 1, &diag_msg(1));
-        short.truncate(40);
-        assert!(diag::parse(&short, 1, 20, &mut tcp).is_err());
-        assert!(
-            diag::parse(&nlmsg(20, 1, &[]), 1, 20, &mut tcp).is_err(),
-            "no state byte"
-        );
-        assert_eq!(tcp[0x01], 2, "nothing counted from the bad messages");
-    }
-
     #[test]
     fn fixture_roots_use_the_proc_files() {
         let src = NetstatSource::new(
@@ -720,14 +504,17 @@ mod tests {
             60,
             &fixture_root("netstat-basic"),
         );
-        assert_eq!(src.tcp_via, TcpVia::ProcFiles);
+        assert_eq!(
+            (src.tcp_via, src.unix_via),
+            (Via::ProcFiles, Via::ProcFiles)
+        );
         let src = NetstatSource::new(
             &all(),
             &HostContext::default(),
             60,
             Path::new(crate::collect::DEFAULT_PROC_ROOT),
         );
-        assert_eq!(src.tcp_via, TcpVia::Netlink);
+        assert_eq!((src.tcp_via, src.unix_via), (Via::Netlink, Via::Netlink));
     }
 
     /// Against the machine running the tests (skipped without `/proc/net/tcp`): netlink and
@@ -742,26 +529,28 @@ mod tests {
         let start = std::time::Instant::now();
         let first = src.count().unwrap();
         let netlink_time = start.elapsed();
-        if src.tcp_via != TcpVia::Netlink {
+        if src.tcp_via != Via::Netlink {
             eprintln!("netstat live: netlink unavailable here, proc files used");
             return;
         }
         let mut files = NetstatSource::new(&all(), &HostContext::default(), 60, root);
-        files.tcp_via = TcpVia::ProcFiles;
+        files.tcp_via = Via::ProcFiles;
+        files.unix_via = Via::ProcFiles;
+        files.udp_via = UdpVia::Tables;
         let start = std::time::Instant::now();
         let by_files = files.count().unwrap();
         let files_time = start.elapsed();
         let again = src.count().unwrap();
         assert!(
-            src.diag.fd.is_some(),
+            src.diag.is_open(),
             "the netlink socket is kept between ticks"
         );
         let mut per_family = NetstatSource::new(&all(), &HostContext::default(), 60, root);
-        per_family.diag.per_family = true;
+        per_family.diag.force_per_family();
         let by_family = per_family.count().unwrap();
         eprintln!(
             "netstat live: one-walk dump {}, per family {by_family:?}",
-            if src.diag.per_family {
+            if src.diag.per_family() {
                 "refused"
             } else {
                 "used"
@@ -785,5 +574,74 @@ mod tests {
             "listen: netlink {lo}..={hi}, per family {}",
             listen(&by_family)
         );
+        // The sockstat counters and the UDP tables agree (UDP sockets are few and stable).
+        assert_eq!(src.udp_via, UdpVia::Sockstat, "sockstat is read on Linux");
+        let (lo, hi) = (first.udp.min(again.udp), first.udp.max(again.udp));
+        assert!(
+            (lo..=hi).contains(&by_files.udp),
+            "udp: sockstat {lo}..={hi}, tables {}",
+            by_files.udp
+        );
+        eprintln!(
+            "netstat live: unix non-datagram: netlink {} / {} (via {:?}), proc file {}",
+            first.unix_non_dgram, again.unix_non_dgram, src.unix_via, by_files.unix_non_dgram
+        );
+    }
+
+    #[test]
+    fn udp_from_sockstat_counters() {
+        // sockstat says 5 + 2; the tables (which would say 1) are not read.
+        let mut src = NetstatSource::new(
+            &all(),
+            &HostContext::default(),
+            60,
+            &fixture_root("netstat-sockstat"),
+        );
+        let c = src.count().unwrap();
+        assert_eq!(c.udp, 7);
+        assert_eq!(src.udp_via, UdpVia::Sockstat);
+        assert_eq!(c.tcp[0x01], 1, "tcp still from its table");
+        // Without sockstat6 (no IPv6): the IPv4 count alone.
+        let dir = tempfile::tempdir().unwrap();
+        let net = dir.path().join("net");
+        std::fs::create_dir(&net).unwrap();
+        std::fs::write(net.join("sockstat"), "UDP: inuse 3 mem 0\n").unwrap();
+        let mut src = NetstatSource::new(
+            &common(&["udp_socket"]),
+            &HostContext::default(),
+            60,
+            dir.path(),
+        );
+        assert_eq!(src.count().unwrap().udp, 3);
+        // A sockstat without a UDP line: the tables from then on (even once it has one).
+        std::fs::write(net.join("sockstat"), "TCP: inuse 1\n").unwrap();
+        std::fs::write(
+            net.join("udp"),
+            "  sl local rem st\n 0: 0:0 0:0 07\n 1: 0:0 0:0 07\n",
+        )
+        .unwrap();
+        let mut src = NetstatSource::new(
+            &common(&["udp_socket"]),
+            &HostContext::default(),
+            60,
+            dir.path(),
+        );
+        assert_eq!(src.count().unwrap().udp, 2);
+        assert_eq!(src.udp_via, UdpVia::Tables);
+        std::fs::write(net.join("sockstat"), "UDP: inuse 9 mem 0\n").unwrap();
+        assert_eq!(src.count().unwrap().udp, 2);
+    }
+
+    #[test]
+    fn sockstat_parsing() {
+        let text =
+            b"sockets: used 9\nTCP: inuse 4 orphan 0 tw 1\nUDP: inuse 5 mem 3\nUDPLITE: inuse 1\n";
+        assert_eq!(sockstat_inuse(text, "UDP"), Some(5));
+        assert_eq!(sockstat_inuse(text, "TCP"), Some(4));
+        assert_eq!(sockstat_inuse(text, "UDPLITE"), Some(1));
+        assert_eq!(sockstat_inuse(text, "UDP6"), None);
+        assert_eq!(sockstat_inuse(b"UDP: inuse\n", "UDP"), None);
+        assert_eq!(sockstat_inuse(b"UDP: inuse x\n", "UDP"), None);
+        assert_eq!(sockstat_inuse(b"UDP6: inuse 2\n", "UDP6"), Some(2));
     }
 }

@@ -6,10 +6,13 @@
 //!    exists; `exe` → every process whose *name* matches the regex (unanchored search);
 //!    `pattern` → every process whose full command line (`<proc>/<pid>/cmdline`, the trailing NUL
 //!    dropped and the other NULs turned into spaces) matches the regex. The config loader already
-//!    applied the precedence pid_file > exe > pattern. A process's name is `<proc>/<pid>/comm`;
-//!    when that is 15 bytes long (the kernel's truncation length) and the base name of
-//!    `argv[0]` starts with it, the longer base name is used, as the reference agent does, so
-//!    `exe: "amazon-cloudwatch-agent"` matches although `comm` holds only 15 bytes.
+//!    applied the precedence pid_file > exe > pattern. A process's name is its `comm`; when
+//!    that is 15 bytes long (the kernel's truncation length) and the base name of `argv[0]`
+//!    starts with it, the longer base name is used, as the reference agent does, so
+//!    `exe: "amazon-cloudwatch-agent"` matches although `comm` holds only 15 bytes. `exe` and
+//!    `pattern` look the processes up in the per-tick scan shared with the `processes` plugin
+//!    and the other procstat entries (see `proctable`: one `stat` read per process and tick,
+//!    command lines cached per process); a `pid_file` process is read on its own.
 //! 2. **emits `pid_count`** (when configured) as `procstat_lookup_pid_count`, with dimensions the
 //!    selector (`exe`, `pattern` or `pidfile` = the configured value) and `pid_finder=native`.
 //!    It is emitted also when nothing matches (0), and when the pid file is missing (0).
@@ -21,10 +24,10 @@
 //!
 //! | file | fields |
 //! |---|---|
-//! | `stat` | `cpu_time*`, `cpu_usage`, `num_threads`, `nice_priority` (the nice value, -20..19), `realtime_priority` (rt_priority) |
+//! | `stat` (from the shared scan) | `cpu_time*`, `cpu_usage`, `num_threads`, `nice_priority` (the nice value, -20..19), `realtime_priority` (rt_priority) |
 //! | `status` | `memory_rss/vms/data/stack/locked/swap` (VmRSS, VmSize, VmData, VmStk, VmLck, VmSwap, kB × 1024), `voluntary_context_switches`, `involuntary_context_switches`, `signals_pending` (first number of SigQ) |
 //! | `io` | `read_bytes`, `write_bytes` (storage bytes), `read_count`, `write_count` (syscr, syscw) |
-//! | `fd/` | `num_fds` (number of entries) |
+//! | `fd/` | `num_fds` (number of entries; on Linux 6.2+ the kernel's count, the size of `fd/`, see `procfs`) |
 //! | `limits` | `rlimit_<name>_{soft,hard}`; `unlimited` is sent as 2^64−1 (the kernel's RLIM_INFINITY) |
 //! | `comm` | `process_name`, when no other file gave it |
 //!
@@ -50,14 +53,19 @@
 //! - cpu state is keyed by (pid, start time), so a reused pid starts afresh instead of producing
 //!   a bogus delta; the state of processes not seen this tick is dropped, so it never grows
 //!   beyond the processes currently matched;
-//! - a process that vanishes between the lookup and the reads (any needed file gone) is skipped
+//! - a process that vanishes between the lookup and the reads (any needed file gone, or its
+//!   `stat` already unreadable in the scan while stat-based fields are configured) is skipped
 //!   for the tick and its cpu state is dropped; it still counts in `pid_count` (it matched);
+//! - stat-based fields of a scanned process are those of this tick's scan (the values the
+//!   lookup saw); the detail files (`status`, `io`, `fd/`, `limits`) are read only for the
+//!   matched processes, after the lookup, and `status`, `io` and `limits` stay open while the
+//!   process stays matched (see `procdetail`);
 //! - an unreadable proc root is a [`CollectError`]; a missing pid file is not (pid_count 0, one
 //!   warning until the file is readable again);
-//! - the lookup reads `comm` / `cmdline` of every process on every tick (no cache: a process
-//!   may `exec` or rewrite its command line while keeping its pid and start time); the proc
-//!   root stays open between ticks and per-process files are read relative to it into reused
-//!   buffers (see `processes::ProcRoot`).
+//! - a command line is cached per process (pid, start time, `comm`) for 30 to 59 s of tick
+//!   time; a process that rewrites its own command line without changing its `comm`
+//!   (`setproctitle`) may be matched against the previous one for that long (see `proctable`
+//!   for the reasoning).
 //!
 //! Units: Bytes for `memory_*`, `read_bytes`, `write_bytes`, `rlimit_memory_*` and Percent for
 //! `cpu_usage` (the reference agent's unit table); Count for everything else (what its user
@@ -66,13 +74,18 @@
 use super::cpu::clock_ticks;
 use super::dimensions::HostContext;
 use super::emit::Emitter;
-use super::processes::{is_gone, parse_pid, parse_pid_stat, parse_u64, read_into, ProcRoot};
+use super::kept::KeptFile;
+use super::procdetail::{Detail, KeptDetails};
+use super::procfs::{is_gone, parse_pid, parse_pid_stat, parse_u64, ProcRoot};
+use super::proctable::{self, ProcTable, Reader, SharedTable, StatVals, COMM_LEN};
 use super::{effective_interval, CollectError, MetricSource};
 use crate::config::{PluginCommon, ProcessSelector, ProcstatConfig};
 use hostwatch_model::{Dimension, MetricDatum, Unit};
 use regex::Regex;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Every per-process procstat field and its default unit (`pid_count` is in
 /// [`LOOKUP_FIELDS`]).
@@ -134,9 +147,6 @@ pub const FIELDS: [(&str, Unit); 53] = [
 
 /// The lookup field, emitted as `procstat_lookup_pid_count`.
 pub const LOOKUP_FIELDS: [(&str, Unit); 1] = [("pid_count", Unit::Count)];
-
-/// The kernel's `comm` length limit (16 bytes with the NUL).
-const COMM_LEN: usize = 15;
 
 /// Value sent for an `unlimited` resource limit.
 const UNLIMITED: f64 = u64::MAX as f64;
@@ -207,21 +217,12 @@ enum Finder {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Match {
     pid: u32,
-    /// Known when the lookup had to read it (`exe`).
+    /// Known when the lookup found it in the shared scan.
     name: Option<String>,
-}
-
-/// Values from `stat`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct StatVals {
-    utime: u64,
-    stime: u64,
-    nice: i64,
-    num_threads: u64,
-    starttime: u64,
-    rt_priority: u64,
-    blkio_ticks: u64,
-    guest_time: u64,
+    /// This tick's `stat` values, when the lookup found it in the shared scan.
+    stat: Option<StatVals>,
+    /// Found in the shared scan (`exe`, `pattern`) rather than through a pid file.
+    scanned: bool,
 }
 
 /// Values from `status` (bytes for memory).
@@ -421,30 +422,20 @@ fn trim_comm(b: &[u8]) -> &[u8] {
 /// Scratch space reused across ticks.
 #[derive(Debug)]
 struct Scratch {
-    /// The proc root, kept open between ticks.
-    path: ProcRoot,
     buf: Vec<u8>,
     aux: Vec<u8>,
-    pids: Vec<u32>,
 }
 
-impl Scratch {
-    /// Read `file` of `pid` into `buf`.
-    fn read(&mut self, pid: u32, file: &str) -> std::io::Result<()> {
-        let buf = &mut self.buf;
-        self.path.read(pid, file, buf)
-    }
-}
-
-/// The process name for a `comm` value: when `comm` may have been truncated by the kernel and
-/// the base name of `argv[0]` (read into `aux`) extends it, that base name; else `comm`.
-fn process_name<'a>(
-    path: &mut ProcRoot,
+/// The process name of a process found through its pid file (not through the shared scan):
+/// `comm`, or the base name of `argv[0]` (read into `aux`) when `comm` may have been truncated
+/// by the kernel and that base name extends it (see `ProcTable::process_name`).
+fn pid_file_process_name<'a>(
+    root: &mut ProcRoot,
     pid: u32,
     comm: &'a [u8],
     aux: &'a mut Vec<u8>,
 ) -> &'a [u8] {
-    if comm.len() < COMM_LEN || path.read(pid, "cmdline", aux).is_err() {
+    if comm.len() < COMM_LEN || root.read(pid, "cmdline", aux).is_err() {
         return comm;
     }
     let argv0 = aux.split(|&b| b == 0).next().unwrap_or_default();
@@ -464,8 +455,8 @@ pub struct ProcstatSource {
     /// `pid_count`.
     lookup: Emitter,
     interval: u64,
-    /// `<proc>/uptime`.
-    uptime_path: PathBuf,
+    /// `<proc>/uptime`, kept open.
+    uptime: KeptFile,
     finder: Finder,
     /// `exe=...`, `pattern=...` or `pidfile=...`.
     selector_dim: Dimension,
@@ -474,7 +465,12 @@ pub struct ProcstatSource {
     /// (pid, start time) → (utime+stime ticks, uptime seconds) at the last tick it was seen.
     cpu_prev: HashMap<(u32, u64), (u64, f64)>,
     cpu_next: HashMap<(u32, u64), (u64, f64)>,
+    /// The process scan shared with `processes` and the other procstat entries.
+    table: SharedTable,
+    reader: Reader,
     scratch: Scratch,
+    /// Detail files of the matched processes, kept open.
+    details: KeptDetails,
     matches: Vec<Match>,
     pid_file_warned: bool,
 }
@@ -534,18 +530,19 @@ impl ProcstatSource {
             emitter,
             lookup,
             interval,
-            uptime_path: proc_root.join("uptime"),
+            uptime: KeptFile::single_record(proc_root.join("uptime")),
             finder,
             selector_dim,
             ticks_per_sec: clock_ticks(proc_root) as f64,
             cpu_prev: HashMap::new(),
             cpu_next: HashMap::new(),
+            table: proctable::shared(proc_root),
+            reader: Reader::default(),
             scratch: Scratch {
-                path: ProcRoot::new(proc_root),
                 buf: Vec::with_capacity(4096),
                 aux: Vec::with_capacity(1024),
-                pids: Vec::new(),
             },
+            details: KeptDetails::default(),
             matches: Vec::new(),
             pid_file_warned: false,
         }
@@ -560,14 +557,15 @@ impl ProcstatSource {
     /// Point at another proc root (tests move between snapshots this way).
     #[cfg(test)]
     fn set_root(&mut self, proc_root: &Path) {
-        self.uptime_path = proc_root.join("uptime");
-        self.scratch.path.set_root(proc_root);
+        self.uptime = KeptFile::single_record(proc_root.join("uptime"));
+        self.table = proctable::shared(proc_root);
+        self.reader = Reader::default();
     }
 
-    /// Fill `self.matches`.
-    fn find(&mut self) -> Result<(), CollectError> {
+    /// Fill `self.matches` for tick `now_ms`.
+    fn find(&mut self, table: &mut ProcTable, now_ms: i64) -> Result<(), CollectError> {
         self.matches.clear();
-        let s = &mut self.scratch;
+        let now = Some(now_ms);
         match &self.finder {
             Finder::Invalid => {}
             Finder::PidFile(file) => {
@@ -586,50 +584,53 @@ impl ProcstatSource {
                     tracing::debug!(pid_file = %file.display(), "procstat: no pid in pid file");
                     return Ok(());
                 };
-                if s.path.exists(pid) {
-                    self.matches.push(Match { pid, name: None });
+                if table.root().exists(pid) {
+                    self.matches.push(Match {
+                        pid,
+                        name: None,
+                        stat: None,
+                        scanned: false,
+                    });
                 }
             }
             Finder::Exe(re) => {
-                s.path.list_pids(&mut s.pids)?;
-                let Scratch {
-                    path,
-                    buf,
-                    aux,
-                    pids,
-                } = s;
-                for &pid in pids.iter() {
-                    if path.read(pid, "comm", buf).is_err() {
+                table.refresh(now, &mut self.reader)?;
+                for i in 0..table.entries().len() {
+                    // Borrowed unless the name is not UTF-8: no allocation for non-matches.
+                    let Some(name) = table.process_name(i, now) else {
+                        continue;
+                    };
+                    if !re.is_match(&name) {
                         continue;
                     }
-                    // Borrowed unless the name is not UTF-8: no allocation for non-matches.
-                    let name =
-                        String::from_utf8_lossy(process_name(path, pid, trim_comm(buf), aux));
-                    if re.is_match(&name) {
+                    let name = name.into_owned();
+                    if let Some(e) = table.entries().get(i) {
                         self.matches.push(Match {
-                            pid,
-                            name: Some(name.into_owned()),
+                            pid: e.pid,
+                            name: Some(name),
+                            stat: e.stat,
+                            scanned: true,
                         });
                     }
                 }
             }
             Finder::Pattern(re) => {
-                s.path.list_pids(&mut s.pids)?;
-                for i in 0..s.pids.len() {
-                    let pid = s.pids[i];
-                    if s.read(pid, "cmdline").is_err() {
+                table.refresh(now, &mut self.reader)?;
+                for i in 0..table.entries().len() {
+                    let Some(cmdline) = table.cmdline(i, now) else {
+                        continue;
+                    };
+                    if !re.is_match(cmdline) {
                         continue;
                     }
-                    if s.buf.last() == Some(&0) {
-                        s.buf.pop();
-                    }
-                    for b in s.buf.iter_mut() {
-                        if *b == 0 {
-                            *b = b' ';
-                        }
-                    }
-                    if re.is_match(&String::from_utf8_lossy(&s.buf)) {
-                        self.matches.push(Match { pid, name: None });
+                    let name = table.process_name(i, now).map(Cow::into_owned);
+                    if let Some(e) = table.entries().get(i) {
+                        self.matches.push(Match {
+                            pid: e.pid,
+                            name,
+                            stat: e.stat,
+                            scanned: true,
+                        });
                     }
                 }
             }
@@ -637,16 +638,40 @@ impl ProcstatSource {
         Ok(())
     }
 
+    /// The `stat` values of a process found through its pid file, read now, with its name.
+    fn read_stat(&mut self, root: &mut ProcRoot, pid: u32) -> Option<(StatVals, String)> {
+        let s = &mut self.scratch;
+        root.read(pid, "stat", &mut s.buf).ok()?;
+        let st = parse_pid_stat(&s.buf)?;
+        let vals = StatVals {
+            state: st.state,
+            utime: st.utime,
+            stime: st.stime,
+            nice: st.nice,
+            num_threads: st.num_threads,
+            starttime: st.starttime,
+            rt_priority: st.rt_priority,
+            blkio_ticks: st.blkio_ticks,
+            guest_time: st.guest_time,
+        };
+        let name = pid_file_process_name(root, pid, st.comm, &mut s.aux);
+        Some((vals, String::from_utf8_lossy(name).into_owned()))
+    }
+
     /// Read one process. `None` when it vanished.
-    fn read_process(&mut self, m: &Match, wall: Option<f64>) -> Option<(Sample, String)> {
+    fn read_process(
+        &mut self,
+        root: &mut ProcRoot,
+        m: &Match,
+        wall: Option<f64>,
+    ) -> Option<(Sample, String)> {
         let pid = m.pid;
         let needs = self.needs;
-        let s = &mut self.scratch;
         // An optional file that cannot be read leaves its fields out, unless the process is gone
         // (then the process is skipped). "Not found" alone does not mean gone: a kernel built
         // without I/O accounting has no `io` file for any process.
-        let gone = |e: std::io::Error, path: &mut ProcRoot| -> Option<()> {
-            if is_gone(&e) && !path.exists(pid) {
+        let gone = |e: std::io::Error, root: &mut ProcRoot| -> Option<()> {
+            if is_gone(&e) && !root.exists(pid) {
                 None
             } else {
                 tracing::debug!(pid, error = %e, "procstat: file unreadable, fields left out");
@@ -659,53 +684,52 @@ impl ProcstatSource {
         };
         let mut name = m.name.clone();
         if needs.stat {
-            s.read(pid, "stat").ok()?;
-            let st = parse_pid_stat(&s.buf)?;
-            sample.stat = Some(StatVals {
-                utime: st.utime,
-                stime: st.stime,
-                nice: st.nice,
-                num_threads: st.num_threads,
-                starttime: st.starttime,
-                rt_priority: st.rt_priority,
-                blkio_ticks: st.blkio_ticks,
-                guest_time: st.guest_time,
-            });
-            if name.is_none() {
-                let n = process_name(&mut s.path, pid, st.comm, &mut s.aux);
-                name = Some(String::from_utf8_lossy(n).into_owned());
-            }
+            // From this tick's scan; a pid-file process is read now. A scanned process whose
+            // stat was unreadable is gone for every stat-based field.
+            let st = match (m.stat, m.scanned) {
+                (Some(st), _) => st,
+                (None, true) => return None,
+                (None, false) => {
+                    let (st, n) = self.read_stat(root, pid)?;
+                    name.get_or_insert(n);
+                    st
+                }
+            };
+            sample.stat = Some(st);
         }
+        let start = sample.stat.or(m.stat).map(|st| st.starttime);
+        let s = &mut self.scratch;
+        let details = &mut self.details;
         let name = match name {
             Some(n) => n,
             None => {
-                s.read(pid, "comm").ok()?;
-                let n = process_name(&mut s.path, pid, trim_comm(&s.buf), &mut s.aux);
+                root.read(pid, "comm", &mut s.buf).ok()?;
+                let n = pid_file_process_name(root, pid, trim_comm(&s.buf), &mut s.aux);
                 String::from_utf8_lossy(n).into_owned()
             }
         };
         if needs.status {
-            match s.read(pid, "status") {
+            match details.read(root, pid, start, Detail::Status, &mut s.buf) {
                 Ok(()) => sample.status = Some(parse_status(&s.buf)),
-                Err(e) => gone(e, &mut s.path)?,
+                Err(e) => gone(e, root)?,
             }
         }
         if needs.io {
-            match s.read(pid, "io") {
+            match details.read(root, pid, start, Detail::Io, &mut s.buf) {
                 Ok(()) => sample.io = Some(parse_io(&s.buf)),
-                Err(e) => gone(e, &mut s.path)?,
+                Err(e) => gone(e, root)?,
             }
         }
         if needs.fds {
-            match s.path.count_entries(pid, "fd") {
+            match root.count_fds(pid) {
                 Ok(n) => sample.fds = Some(n),
-                Err(e) => gone(e, &mut s.path)?,
+                Err(e) => gone(e, root)?,
             }
         }
         if needs.limits {
-            match s.read(pid, "limits") {
+            match details.read(root, pid, start, Detail::Limits, &mut s.buf) {
                 Ok(()) => sample.limits = Some(parse_limits(&s.buf)),
-                Err(e) => gone(e, &mut s.path)?,
+                Err(e) => gone(e, root)?,
             }
         }
         if let (true, Some(st), Some(wall)) = (needs.cpu_usage, sample.stat, wall) {
@@ -726,8 +750,8 @@ impl ProcstatSource {
     /// Seconds since boot from `<proc>/uptime`.
     fn uptime(&mut self) -> Option<f64> {
         let buf = &mut self.scratch.buf;
-        if let Err(e) = read_into(&self.uptime_path, buf) {
-            tracing::debug!(path = %self.uptime_path.display(), error = %e, "procstat: no uptime, no cpu_usage this tick");
+        if let Err(e) = self.uptime.read(buf) {
+            tracing::debug!(path = %self.uptime.path().display(), error = %e, "procstat: no uptime, no cpu_usage this tick");
             return None;
         }
         let first = buf
@@ -751,7 +775,9 @@ impl MetricSource for ProcstatSource {
     }
 
     fn collect(&mut self, now_ms: i64, out: &mut Vec<MetricDatum>) -> Result<(), CollectError> {
-        self.find()?;
+        let shared = Arc::clone(&self.table);
+        let mut table = proctable::lock(&shared);
+        self.find(&mut table, now_ms)?;
         if !self.lookup.is_empty() {
             let mut dims = vec![
                 self.selector_dim.clone(),
@@ -770,10 +796,11 @@ impl MetricSource for ProcstatSource {
             None
         };
         self.cpu_next.clear();
+        self.details.begin();
         let matches = std::mem::take(&mut self.matches);
         let tps = self.ticks_per_sec;
         for m in &matches {
-            let Some((sample, name)) = self.read_process(m, wall) else {
+            let Some((sample, name)) = self.read_process(table.root(), m, wall) else {
                 tracing::debug!(pid = m.pid, "procstat: process vanished, skipped");
                 continue;
             };
@@ -785,6 +812,7 @@ impl MetricSource for ProcstatSource {
                 .emit(now_ms, &dims, |f| sample.field(f, tps), out);
         }
         self.matches = matches;
+        self.details.finish();
         if self.needs.cpu_usage {
             std::mem::swap(&mut self.cpu_prev, &mut self.cpu_next);
             self.cpu_next.clear();
@@ -832,8 +860,12 @@ mod tests {
     }
 
     fn collect(src: &mut ProcstatSource) -> Vec<MetricDatum> {
+        collect_at(src, 60_000)
+    }
+
+    fn collect_at(src: &mut ProcstatSource, tick: i64) -> Vec<MetricDatum> {
         let mut out = Vec::new();
-        src.collect(60_000, &mut out).unwrap();
+        src.collect(tick, &mut out).unwrap();
         out
     }
 
@@ -1249,6 +1281,85 @@ mod tests {
             std::fs::remove_dir_all(r.join("13")).unwrap();
             std::fs::write(r.join("uptime"), "100.00 1.00\n").unwrap();
         }
+    }
+
+    /// `processes` and two procstat entries on one tick share one scan; a process matched in
+    /// that scan that exits before its detail files are read is skipped (and still counted).
+    #[test]
+    fn shared_scan_and_exit_between_scan_and_details() {
+        use crate::collect::processes::ProcessesSource;
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        std::fs::write(r.join("uptime"), "100.00 1.00\n").unwrap();
+        write_proc(r, 10, "svc", 1000, 50);
+        write_proc(r, 11, "svc", 0, 60);
+        std::fs::write(r.join("10/status"), "VmRSS:\t 8 kB\n").unwrap();
+        std::fs::write(r.join("11/status"), "VmRSS:\t 4 kB\n").unwrap();
+        let fields = ["pid", "num_threads", "memory_rss", "pid_count"];
+        let ctx = HostContext::default();
+        let mut by_exe = ProcstatSource::new(&cfg(exe("^svc$"), &fields), &ctx, 60, r);
+        let pattern = ProcessSelector::Pattern("svc --serve".into());
+        let mut by_pattern = ProcstatSource::new(&cfg(pattern, &fields), &ctx, 60, r);
+        let mut processes = ProcessesSource::new(
+            &crate::collect::testutil::measuring(&["total"]),
+            &ctx,
+            60,
+            r,
+        );
+        // A first tick (the pattern entry caches both command lines, trusted for 40 s and more).
+        let mut out = Vec::new();
+        processes.collect(0, &mut out).unwrap();
+        assert_eq!(pids(&collect_at(&mut by_exe, 0)), vec![10, 11]);
+        assert_eq!(pids(&collect_at(&mut by_pattern, 0)), vec![10, 11]);
+        processes.collect(20_000, &mut out).unwrap();
+        // 11 exits after the scan: the procstat entries of this tick still see it in the scan.
+        std::fs::remove_dir_all(r.join("11")).unwrap();
+        for src in [&mut by_exe, &mut by_pattern] {
+            let out = collect_at(src, 20_000);
+            assert_eq!(pid_count(&out), Some(2.0), "both matched in the scan");
+            assert_eq!(pids(&out), vec![10], "11 is gone by the detail reads");
+            assert_eq!(by_pid(&out, "procstat_memory_rss"), vec![8192.0]);
+        }
+        let stats = proctable::lock(&by_exe.table).stats();
+        assert_eq!(stats.scans, 2, "one scan per tick for the three plugins");
+        assert_eq!(stats.cmdline_reads, 2, "read once, at the first tick");
+        assert!(Arc::ptr_eq(&by_exe.table, &by_pattern.table));
+        // The next tick scans again and no longer finds 11.
+        let mut out = Vec::new();
+        by_exe.collect(120_000, &mut out).unwrap();
+        assert_eq!(pid_count(&out), Some(1.0));
+        assert_eq!(proctable::lock(&by_exe.table).stats().scans, 3);
+    }
+
+    /// The command lines a `pattern` entry matches against are read once per process, and
+    /// again when the pid is reused.
+    #[test]
+    fn pattern_reads_each_command_line_once() {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        std::fs::write(r.join("uptime"), "100.00 1.00\n").unwrap();
+        write_proc(r, 10, "svc", 0, 50);
+        write_proc(r, 12, "other", 0, 70);
+        let pattern = ProcessSelector::Pattern("svc --serve".into());
+        let mut src = ProcstatSource::new(
+            &cfg(pattern, &["pid", "pid_count"]),
+            &HostContext::default(),
+            60,
+            r,
+        );
+        let mut out = Vec::new();
+        for tick in 1..=5 {
+            out.clear();
+            src.collect(tick * 1000, &mut out).unwrap();
+            assert_eq!(pids(&out), vec![10]);
+        }
+        assert_eq!(proctable::lock(&src.table).stats().cmdline_reads, 2);
+        // 12 is replaced by a new svc process under the same pid: read, and matched.
+        write_proc(r, 12, "svc", 0, 900);
+        out.clear();
+        src.collect(6_000, &mut out).unwrap();
+        assert_eq!(pids(&out), vec![10, 12]);
+        assert_eq!(proctable::lock(&src.table).stats().cmdline_reads, 3);
     }
 
     #[test]

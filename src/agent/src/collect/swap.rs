@@ -13,13 +13,14 @@
 //! allow-list, so it is not offered. SwapTotal and SwapFree are required; a file without them
 //! is a parse error for that tick.
 
-use super::delta::read_into;
 use super::dimensions::HostContext;
 use super::emit::Emitter;
+use super::pertick::{self, Reader, SharedFile};
 use super::{effective_interval, CollectError, MetricSource};
 use crate::config::PluginCommon;
 use hostwatch_model::{MetricDatum, Unit};
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 /// Every swap field and its default unit.
 pub const FIELDS: [(&str, Unit); 3] = [
@@ -94,8 +95,9 @@ pub fn parse_swap(text: &str) -> Option<SwapStats> {
 pub struct SwapSource {
     emitter: Emitter,
     interval: u64,
-    path: PathBuf,
-    buf: String,
+    /// `<proc>/meminfo`, kept open and read once per tick for `mem` and `swap`.
+    meminfo: Arc<Mutex<SharedFile>>,
+    reader: Reader,
 }
 
 impl SwapSource {
@@ -110,8 +112,8 @@ impl SwapSource {
         SwapSource {
             emitter: Emitter::new("swap", common, &FIELDS, ctx, interval),
             interval,
-            path: proc_root.join("meminfo"),
-            buf: String::new(),
+            meminfo: pertick::shared_file(&proc_root.join("meminfo")),
+            reader: Reader::default(),
         }
     }
 
@@ -131,9 +133,10 @@ impl MetricSource for SwapSource {
     }
 
     fn collect(&mut self, now_ms: i64, out: &mut Vec<MetricDatum>) -> Result<(), CollectError> {
-        read_into(&self.path, &mut self.buf)?;
-        let stats = parse_swap(&self.buf).ok_or_else(|| CollectError::Parse {
-            path: self.path.clone(),
+        let mut meminfo = pertick::lock(&self.meminfo);
+        let text = meminfo.read(Some(now_ms), &mut self.reader)?;
+        let stats = parse_swap(text).ok_or_else(|| CollectError::Parse {
+            path: meminfo.path().to_path_buf(),
             message: "SwapTotal or SwapFree missing".into(),
         })?;
         self.emitter.emit(now_ms, &[], |f| stats.field(f), out);
@@ -251,5 +254,36 @@ mod tests {
             Err(CollectError::Read { .. })
         ));
         assert!(out.is_empty());
+    }
+
+    /// `mem` and `swap` on one tick read `meminfo` once; the next tick reads it again.
+    #[test]
+    fn meminfo_is_read_once_per_tick_with_mem() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("meminfo");
+        let text = |free: u64| {
+            format!("MemTotal: 1000 kB\nMemFree: {free} kB\nSwapTotal: 100 kB\nSwapFree: 40 kB\n")
+        };
+        std::fs::write(&file, text(600)).unwrap();
+        let ctx = HostContext::default();
+        let mut swap = SwapSource::new(&all(), &ctx, 60, dir.path());
+        let mut mem = crate::collect::MemSource::new(
+            &crate::collect::testutil::measuring(&["free"]),
+            &ctx,
+            60,
+            dir.path(),
+        );
+        let mut out = Vec::new();
+        mem.collect(1_000, &mut out).unwrap();
+        swap.collect(1_000, &mut out).unwrap();
+        assert_eq!(pertick::lock(&swap.meminfo).readings(), 1);
+        assert_eq!(get(&out, "mem_free"), 600.0 * 1024.0);
+        assert_eq!(get(&out, "swap_used"), 60.0 * 1024.0);
+        std::fs::write(&file, text(500)).unwrap();
+        out.clear();
+        swap.collect(2_000, &mut out).unwrap();
+        mem.collect(2_000, &mut out).unwrap();
+        assert_eq!(pertick::lock(&swap.meminfo).readings(), 2);
+        assert_eq!(get(&out, "mem_free"), 500.0 * 1024.0);
     }
 }

@@ -45,3 +45,13 @@ pub fn value_of(out: &[MetricDatum], name: &str, dim: Option<(&str, &str)>) -> O
             _ => f64::NAN,
         })
 }
+
+/// A fake `<sys>/block/<dev>/device/serial` under `sys` (`None`: a device without a serial
+/// file).
+pub fn fake_block_device(sys: &Path, dev: &str, serial: Option<&str>) {
+    let dir = sys.join("block").join(dev).join("device");
+    std::fs::create_dir_all(&dir).unwrap();
+    if let Some(s) = serial {
+        std::fs::write(dir.join("serial"), s).unwrap();
+    }
+}

@@ -39,6 +39,7 @@ const USED: &[&str] = &[
     "omit_hostname",
     "run_as_user",
     "usage_data",
+    "logs_spool_max_mb",
 ];
 
 /// Walks `agent`; defaults when it is absent or not an object (the latter is an error).
@@ -83,5 +84,9 @@ pub fn section(ctx: &mut Ctx, path: JsonPath, v: &Value) -> AgentSection {
         run_as_user: obj.str(ctx, "run_as_user", 1, 255),
         role_arn: obj.role_arn(ctx),
         usage_data: obj.bool(ctx, "usage_data").unwrap_or(defaults.usage_data),
+        logs_spool_max_mb: obj
+            .int(ctx, "logs_spool_max_mb", 1, 1 << 20)
+            .and_then(|v| u64::try_from(v).ok())
+            .unwrap_or(defaults.logs_spool_max_mb),
     }
 }

@@ -16,7 +16,7 @@
 
 mod agent;
 pub mod error;
-mod logs;
+pub mod logs;
 pub mod measurements;
 mod metrics;
 pub mod pattern;
@@ -104,7 +104,6 @@ pub fn load_value(value: &Value, source: &str) -> Result<Loaded, ConfigError> {
     }
     let mut config = config;
     let mut other = Vec::new();
-    ctx.unsupported.extend(pending_features(&config));
     for path in ctx.unsupported {
         if let (true, Some(m)) = (path.starts_with("/metrics/"), config.metrics.as_mut()) {
             m.metrics_collected.unsupported.push(path);
@@ -119,19 +118,6 @@ pub fn load_value(value: &Value, source: &str) -> Result<Loaded, ConfigError> {
         warnings: ctx.warnings,
         unsupported: other,
     })
-}
-
-/// Sections that are fully validated and parsed into [`AgentConfig`], but that the agent's
-/// runtime does not run yet; they are named in the startup warning like unsupported ones, so a
-/// user is never left guessing why nothing arrives.
-fn pending_features(config: &AgentConfig) -> Vec<String> {
-    let mut out = Vec::new();
-    if let Some(l) = &config.logs {
-        if !l.files.is_empty() {
-            out.push("/logs/logs_collected/files".to_string());
-        }
-    }
-    out
 }
 
 fn syntax_error(e: &serde_json::Error, source: &str) -> ConfigError {

@@ -364,8 +364,7 @@ fn complete_config_values() {
         lg.unsupported,
         strings(&[
             "/logs/logs_collected/journald",
-            "/logs/metrics_collected/emf",
-            "/logs/logs_collected/files"
+            "/logs/metrics_collected/emf"
         ])
     );
 
@@ -514,10 +513,7 @@ fn log_files_filters_patterns_and_defaults() {
     assert_eq!(logs(&l).files[1].log_stream_name, None);
     assert_eq!(
         logs(&l).unsupported,
-        strings(&[
-            "/logs/logs_collected/journald",
-            "/logs/logs_collected/files"
-        ])
+        strings(&["/logs/logs_collected/journald"])
     );
     assert!(l.config.metrics.is_none());
 
@@ -533,14 +529,7 @@ fn log_files_filters_patterns_and_defaults() {
 fn own_valid_fixture_values() {
     let l = load("hostwatch_valid_everything.json");
     assert!(l.warnings.is_empty(), "{:?}", l.warnings);
-    // Parsed and validated, but not run by the agent yet: named in the startup warning.
-    assert_eq!(
-        l.startup_warning().as_deref(),
-        Some(
-            "these config features are accepted but not supported by this agent yet, and have \
-             no effect: /logs/logs_collected/files"
-        )
-    );
+    assert_eq!(l.startup_warning(), None);
     let a = &l.config.agent;
     assert_eq!(a.metrics_collection_interval, 30);
     assert_eq!(a.logfile.as_deref(), Some(""));

@@ -33,6 +33,9 @@ pub struct AgentSection {
     pub run_as_user: Option<String>,
     pub role_arn: Option<String>,
     pub usage_data: bool,
+    /// hostwatch extension: the log spool's size bound in MiB (default 512). When it is full
+    /// the agent stops reading log files until the destination catches up; nothing is dropped.
+    pub logs_spool_max_mb: u64,
 }
 
 impl Default for AgentSection {
@@ -46,6 +49,7 @@ impl Default for AgentSection {
             run_as_user: None,
             role_arn: None,
             usage_data: true,
+            logs_spool_max_mb: 512,
         }
     }
 }

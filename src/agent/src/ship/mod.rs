@@ -9,6 +9,7 @@ pub mod backoff;
 pub mod credentials;
 pub mod endpoint;
 pub mod imds;
+pub mod logs;
 pub mod metrics;
 
 #[cfg(test)]

@@ -1,11 +1,14 @@
 //! Durable storage for the collector.
 //!
 //! Each concern owns one SQLite database file under the data directory (`metrics.db`,
-//! `logs.db`), opened through [`sqlite::open`] (WAL mode, versioned migrations) and written
+//! `logs.db`, `alarms.db` (alarms, history, the event outbox), `anomaly.db` (anomaly
+//! detectors)), opened through [`sqlite::open`] (WAL mode, versioned migrations) and written
 //! through a [`sqlite::Committer`]: a single writer thread that group-commits the jobs of all
 //! concurrent requests in one transaction and answers each request only after that transaction
 //! has committed. Reads use their own connections and never block the writer.
 
+pub mod alarms;
+pub mod anomaly;
 pub mod logs;
 pub mod metrics;
 pub mod sqlite;

@@ -1,8 +1,10 @@
-//! CloudWatch (metrics) API: PutMetricData, ListMetrics, GetMetricStatistics, GetMetricData.
+//! CloudWatch (metrics) API: PutMetricData, ListMetrics, GetMetricStatistics, GetMetricData,
+//! the anomaly detector operations and (through `alarm_api`) the alarm operations.
 //!
-//! One file per concern: `put`, `list`, `statistics`, `get_data` (with `label` and the
-//! `expression` slot) implement the operations; `validate` holds the shared checks and AWS's
-//! error texts, `period` the time rules, `aggregate` and `stat` the statistics,
+//! One file per concern: `put`, `list`, `statistics`, `get_data` (with `label` and `math`,
+//! metric math) implement the operations, `anomaly` the anomaly detectors and bands,
+//! `alarm_api` the alarm operations over [`crate::alarms`]; `validate` holds the shared checks
+//! and AWS's error texts, `period` the time rules, `aggregate` and `stat` the statistics,
 //! `token` the pagination tokens. Data lives in [`MetricStore`].
 //!
 //! Every "now" comes from the injected clock. Queries read SQLite, so they run on the blocking
@@ -13,25 +15,27 @@
 //! roughly halves the per-datum cost compared with going through a JSON tree.
 //!
 //! # Known gaps
-//! - metric math (`Expression`) and Metrics Insights queries are refused (`expression`);
+//! - Metrics Insights (SQL) queries and `SEARCH` are refused (`math`);
 //! - `LabelOptions`, `IncludeLinkedAccounts` and `OwningAccount` are accepted and ignored;
 //! - standard-resolution data keeps its second-level timestamps, so sub-minute periods over it
 //!   show per-second buckets where CloudWatch would show per-minute ones;
 //! - where AWS's exact wording is unrecorded (list-size, duplicate-dimension, bad-id, bad-stat
 //!   and future-timestamp messages), the texts follow the recorded ones' style.
 
-mod aggregate;
-mod expression;
+pub(crate) mod aggregate;
+mod alarm_api;
+pub mod anomaly;
 mod get_data;
 mod input;
 mod label;
 mod list;
+pub mod math;
 mod period;
 mod put;
-mod stat;
+pub(crate) mod stat;
 mod statistics;
 mod token;
-mod validate;
+pub(crate) mod validate;
 
 #[cfg(test)]
 mod tests;
@@ -64,7 +68,9 @@ pub fn check_request_size(op: &str, len: usize) -> Result<(), ApiError> {
 #[derive(Debug)]
 pub struct CloudWatchApi {
     store: MetricStore,
+    anomaly: anomaly::AnomalyService,
     clock: SharedClock,
+    alarms: std::sync::OnceLock<std::sync::Arc<crate::alarms::AlarmService>>,
 }
 
 impl CloudWatchApi {
@@ -81,13 +87,25 @@ impl CloudWatchApi {
     ) -> Result<Self, StoreError> {
         Ok(CloudWatchApi {
             store: MetricStore::open(data_dir, opts)?,
+            anomaly: anomaly::AnomalyService::open(data_dir)?,
             clock,
+            alarms: std::sync::OnceLock::new(),
         })
     }
 
     /// The metric store (for other collector components, e.g. alarms).
     pub fn store(&self) -> &MetricStore {
         &self.store
+    }
+
+    /// Serve the alarm operations with `alarms` (set once, at startup).
+    pub fn attach_alarms(&self, alarms: std::sync::Arc<crate::alarms::AlarmService>) {
+        let _ = self.alarms.set(alarms);
+    }
+
+    /// Anomaly detectors and trained models (for `math::run_queries_with`).
+    pub fn anomaly(&self) -> &anomaly::AnomalyService {
+        &self.anomaly
     }
 
     /// Handle one awsJson request from its raw body.
@@ -153,8 +171,14 @@ impl CloudWatchApi {
                 let fp = fingerprint(&input);
                 let input: get_data::DataInput = parse_input(input, true)?;
                 let req = get_data::validate(&input, fp)?;
-                let store = self.store.clone();
-                blocking(move || get_data::run(&store, &req, now_ms)).await
+                let (store, ad) = (self.store.clone(), self.anomaly.clone());
+                blocking(move || get_data::run(&store, &ad, &req, now_ms)).await
+            }
+            op if alarm_api::OPERATIONS.contains(&op) => {
+                alarm_api::handle(self.alarms.get(), op, input).await
+            }
+            "PutAnomalyDetector" | "DescribeAnomalyDetectors" | "DeleteAnomalyDetector" => {
+                self.anomaly.handle(op, input, &self.store, now_ms).await
             }
             _ => Err(super::unknown_operation(
                 "GraniteServiceVersion20100801",

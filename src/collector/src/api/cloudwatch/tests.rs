@@ -703,8 +703,8 @@ async fn get_metric_data_mixed_units_and_validation() {
         )
         .await,
         (
-            "InvalidParameterValue".into(),
-            "Metric math expressions are not supported yet (query id e1).".into()
+            "ValidationError".into(),
+            "Error in expression e1: Unrecognized identifier m1 at position 1".into()
         )
     );
     assert_eq!(
