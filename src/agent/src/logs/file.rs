@@ -38,8 +38,11 @@ use super::process::Processor;
 /// A file being tailed.
 #[derive(Debug)]
 pub struct TailedFile {
-    /// Where the file was found (its live path, or its old path while draining).
+    /// Where the file is read from (its live path, or where a rotated file went).
     pub path: PathBuf,
+    /// The path it was tailed under (the glob match): names its destination, checkpoint and
+    /// spool extents, so recovery after a restart knows which entry it belongs to.
+    pub origin: PathBuf,
     /// Index of the `collect_list` entry.
     pub entry: usize,
     /// The key under which offsets are recorded; `None` until the file has content.

@@ -281,12 +281,12 @@ impl LogsService {
         let stop = Arc::new(AtomicBool::new(false));
         let checkpoints = Arc::new(Mutex::new(CheckpointStore::open(dir.join("checkpoints"))?));
         let queue = queue::Queue::open(&dir.join("spool"), options.spool_max_bytes, stop.clone())?;
-        let mut spooled: HashMap<hostwatch_tailer::Fingerprint, u64> = HashMap::new();
+        let mut spooled: HashMap<hostwatch_tailer::Fingerprint, (u64, String)> = HashMap::new();
         let pending = queue.pending_headers();
         for h in &pending {
             for e in &h.extents {
-                let v = spooled.entry(e.fp.clone()).or_insert(0);
-                *v = (*v).max(e.end);
+                let v = spooled.entry(e.fp.clone()).or_insert((0, e.path.clone()));
+                v.0 = v.0.max(e.end);
             }
         }
         tracing::info!(

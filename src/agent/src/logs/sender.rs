@@ -22,10 +22,13 @@
 //! until it succeeds (they may be delivered meanwhile; a crash then repeats them, never loses
 //! them).
 //!
-//! Durability order: checkpoints are saved before spool acknowledgements are synced, both at
-//! most every [`SAVE_EVERY`]. After a crash at worst the batches acknowledged since the last
-//! save are delivered again (never lost): the duplicate bound is what was delivered in the last
-//! [`SAVE_EVERY`] plus the batch in flight.
+//! Durability order: a delivered record is acknowledged in the spool only after the checkpoint
+//! file that records its extents was saved; both happen at most every [`SAVE_EVERY`]. So a
+//! file's data is always either covered by a saved checkpoint or still in the spool, which is
+//! what lets a restart find the rest of a file that was rotated away meanwhile. After a crash
+//! at worst the batches delivered since the last save are delivered again (never lost): the
+//! duplicate bound is what was delivered in the last [`SAVE_EVERY`] plus the batches in flight
+//! ([`WINDOW`]).
 
 use hostwatch_tailer::CheckpointStore;
 use std::collections::{HashSet, VecDeque};
@@ -72,6 +75,8 @@ pub struct Sender {
     pub queue: Arc<Queue>,
     pub checkpoints: Arc<Mutex<CheckpointStore>>,
     dirty_since: Option<Instant>,
+    /// Delivered records whose spool acknowledgement waits for the next checkpoint save.
+    done: Vec<u64>,
 }
 
 enum Delivery {
@@ -108,6 +113,7 @@ impl Sender {
             queue,
             checkpoints,
             dirty_since: None,
+            done: Vec::new(),
         }
     }
 
@@ -175,7 +181,7 @@ impl Sender {
                 Delivery::Stopped => break,
                 Delivery::Done | Delivery::Dropped => {
                     self.acknowledge(&header);
-                    self.queue.ack(seq);
+                    self.done.push(seq);
                     self.dirty_since.get_or_insert_with(Instant::now);
                     self.persist(false);
                 }
@@ -200,7 +206,8 @@ impl Sender {
         }
     }
 
-    /// Save checkpoints, then sync spool acknowledgements (see the module doc for the order).
+    /// Save checkpoints, then acknowledge the delivered records in the spool and sync (see the
+    /// module doc for why in this order).
     fn persist(&mut self, force: bool) {
         let Some(since) = self.dirty_since else {
             return;
@@ -213,6 +220,9 @@ impl Sender {
                 tracing::error!("cannot save log checkpoints: {e}");
                 return;
             }
+        }
+        for seq in self.done.drain(..) {
+            self.queue.ack(seq);
         }
         self.queue.sync_acks();
         self.dirty_since = None;

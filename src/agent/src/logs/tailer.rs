@@ -33,6 +33,8 @@ use super::queue::Queue;
 use super::LogsOptions;
 use crate::config::FileLogConfig;
 
+/// Checkpoints of files gone this long are forgotten.
+const PRUNE_AFTER: Duration = Duration::from_secs(7 * 24 * 3600);
 /// Most bytes read from one file in one round before the others get their turn.
 const READ_BUDGET: u64 = 4 << 20;
 
@@ -58,8 +60,9 @@ pub struct TailStats {
 /// Resume positions: acknowledged checkpoints plus what is already in the spool.
 pub struct Resume {
     pub checkpoints: Arc<Mutex<CheckpointStore>>,
-    /// Newest spooled end offset per file key (from the spool at start, then kept current).
-    pub spooled: HashMap<Fingerprint, u64>,
+    /// Newest spooled end offset per file key, with the path the file was tailed under (from
+    /// the spool at start, then kept current).
+    pub spooled: HashMap<Fingerprint, (u64, String)>,
 }
 
 impl ResumeIndex for Resume {
@@ -73,7 +76,7 @@ impl ResumeIndex for Resume {
         let meta = file.metadata().ok()?;
         let (dev, inode) = hostwatch_tailer::fingerprint::dev_inode(&meta);
         let mut spooled: Option<(Fingerprint, u64)> = None;
-        for (fp, end) in &self.spooled {
+        for (fp, (end, _)) in &self.spooled {
             if fp.dev == dev
                 && fp.inode == inode
                 && f.identify(file, fp).ok() == Some(Identity::Same)
@@ -158,6 +161,11 @@ impl Tailer {
         let selectors: Vec<Selector> = self.entries.iter().map(|e| e.selector.clone()).collect();
         let mut discovery = Discovery::start(&selectors, tx);
         self.recover_rotated();
+        self.rescan();
+        // A rotation between the first pass and the scan: its old file is found now (what
+        // was drained already counts as spooled, so nothing is read twice).
+        self.recover_rotated();
+        self.prune_gone();
         loop {
             if stop.load(Ordering::Relaxed) {
                 break;
@@ -313,6 +321,7 @@ impl Tailer {
             path.clone(),
             TailedFile {
                 path: path.clone(),
+                origin: path.clone(),
                 entry,
                 fp,
                 reader: Some(reader),
@@ -349,27 +358,29 @@ impl Tailer {
         }
     }
 
-    /// At start: files that were renamed away while the agent was down still have unread data.
+    /// At start: files that were renamed away (or copied and truncated) while the agent was
+    /// down still have unread data. Candidates are every file known to the checkpoints or to
+    /// the spool (a file read but never acknowledged has no saved checkpoint yet).
     fn recover_rotated(&mut self) {
-        let entries: Vec<(Fingerprint, hostwatch_tailer::Checkpoint)> =
-            match self.resume.checkpoints.lock() {
-                Ok(c) => c.iter().map(|(f, c)| (f.clone(), c.clone())).collect(),
-                Err(_) => return,
-            };
-        for (fp, cp) in entries {
-            let original = PathBuf::from(&cp.path);
-            let offset = self
-                .resume
-                .spooled
-                .get(&fp)
-                .copied()
-                .unwrap_or(0)
-                .max(cp.offset);
+        let mut known: HashMap<Fingerprint, (u64, String)> = HashMap::new();
+        if let Ok(c) = self.resume.checkpoints.lock() {
+            for (fp, cp) in c.iter() {
+                known.insert(fp.clone(), (cp.offset, cp.path.clone()));
+            }
+        }
+        for (fp, (end, path)) in &self.resume.spooled {
+            let e = known.entry(fp.clone()).or_insert((0, path.clone()));
+            e.0 = e.0.max(*end);
+        }
+        for (fp, (offset, path)) in known {
+            let original = PathBuf::from(&path);
             let live_is_same = File::open(&original)
                 .ok()
                 .and_then(|mut f| self.fingerprinter.identify(&mut f, &fp).ok())
                 == Some(Identity::Same);
             if live_is_same {
+                // Start it now, so a rotation from here on is seen by its reader.
+                self.start_file(original);
                 continue;
             }
             let Some(dir) = original.parent() else {
@@ -392,6 +403,36 @@ impl Tailer {
                 "reading the rest of a file rotated while the agent was down"
             );
             self.drain_from(entry, &original, &found, fp, offset);
+        }
+    }
+
+    /// Forget checkpoints of files that are gone: not updated for [`PRUNE_AFTER`] and no longer
+    /// at their path (a live file is re-tracked, which refreshes its entry, at every start).
+    fn prune_gone(&mut self) {
+        let Ok(mut c) = self.resume.checkpoints.lock() else {
+            return;
+        };
+        let cutoff = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0)
+            .saturating_sub(PRUNE_AFTER.as_millis() as u64);
+        let stale: Vec<Fingerprint> = c
+            .iter()
+            .filter(|(fp, cp)| {
+                cp.updated_unix_ms < cutoff
+                    && File::open(&cp.path)
+                        .ok()
+                        .and_then(|mut f| self.fingerprinter.identify(&mut f, fp).ok())
+                        != Some(Identity::Same)
+            })
+            .map(|(fp, _)| fp.clone())
+            .collect();
+        for fp in &stale {
+            c.remove(fp);
+        }
+        if !stale.is_empty() {
+            tracing::info!(removed = stale.len(), "forgot checkpoints of files gone for a week");
         }
     }
 
@@ -431,6 +472,7 @@ impl Tailer {
         );
         let mut f = TailedFile {
             path: found.to_path_buf(),
+            origin: original.to_path_buf(),
             entry,
             fp: Some(fp),
             reader: Some(reader),
@@ -628,7 +670,7 @@ impl Tailer {
         f.current_batch = Some(key.clone());
         let cfg = &self.entries[f.entry].config;
         let (class, retention) = (cfg.log_group_class.clone(), cfg.retention_in_days);
-        let path = f.path.to_string_lossy().into_owned();
+        let path = f.origin.to_string_lossy().into_owned();
         let outcomes = std::mem::take(&mut self.outcomes);
         for (end, outcome) in outcomes {
             f.handed = end;
@@ -664,8 +706,12 @@ impl Tailer {
                     BatchBuilder::new(key.0.clone(), key.1.clone(), class.clone(), retention)
                 });
                 b.extend_to(fp, &path, end, now_ms);
-                let e = self.resume.spooled.entry(fp.clone()).or_insert(0);
-                *e = (*e).max(end);
+                let e = self
+                    .resume
+                    .spooled
+                    .entry(fp.clone())
+                    .or_insert((0, path.clone()));
+                e.0 = e.0.max(end);
             }
         }
     }
