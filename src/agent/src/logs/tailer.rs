@@ -432,7 +432,10 @@ impl Tailer {
             c.remove(fp);
         }
         if !stale.is_empty() {
-            tracing::info!(removed = stale.len(), "forgot checkpoints of files gone for a week");
+            tracing::info!(
+                removed = stale.len(),
+                "forgot checkpoints of files gone for a week"
+            );
         }
     }
 
@@ -552,11 +555,17 @@ impl Tailer {
         let start = reader.offset();
         let now = Instant::now();
         let mut more = false;
+        // Read time: events without a parsed timestamp carry it. It is refreshed every few
+        // hundred lines and after anything but a line (a rotated copy may be read in between),
+        // so it follows read order and the batch's timestamp sort never reorders lines.
+        let mut now_ms = now_ms();
+        let mut lines_since = 0u32;
         loop {
-            // Read time, taken per line: events without a parsed timestamp carry it, and it
-            // must follow read order even when another file (a rotated copy) is read in
-            // between, or the batch's timestamp sort would reorder them.
-            let now_ms = now_ms();
+            lines_since += 1;
+            if lines_since >= 256 {
+                now_ms = self::now_ms();
+                lines_since = 0;
+            }
             if reader.offset().saturating_sub(start) >= budget {
                 more = true;
                 break;
@@ -585,11 +594,15 @@ impl Tailer {
                         now_ms,
                         &mut self.outcomes,
                     );
-                    self.hand_out(f);
+                    if self.outcomes.len() >= 512 {
+                        self.hand_out(f);
+                    }
                 }
                 Ok(Some(ReadEvent::Truncated {
                     previous_offset, ..
                 })) => {
+                    self.hand_out(f);
+                    now_ms = self::now_ms();
                     tracing::info!(path = %f.path.display(), previous_offset, "file truncated; reading it again from the start");
                     f.processor.flush(now_ms, &mut self.outcomes);
                     self.hand_out(f);
@@ -623,6 +636,7 @@ impl Tailer {
                     f.processor.sniff(&f.path);
                 }
                 Ok(Some(ReadEvent::Rotated { .. })) | Ok(Some(ReadEvent::Deleted { .. })) => {
+                    self.hand_out(f);
                     if !f.draining {
                         tracing::info!(path = %f.path.display(), "file rotated or deleted; reading the old one to its end");
                         f.draining = true;
@@ -645,6 +659,7 @@ impl Tailer {
                 }
             }
         }
+        self.hand_out(f);
         f.reader = Some(reader);
         more
     }
@@ -667,53 +682,63 @@ impl Tailer {
         if f.current_batch.as_ref().is_some_and(|k| *k != key) {
             self.seal_for(f);
         }
-        f.current_batch = Some(key.clone());
         let cfg = &self.entries[f.entry].config;
         let (class, retention) = (cfg.log_group_class.clone(), cfg.retention_in_days);
         let path = f.origin.to_string_lossy().into_owned();
+        // The builder is taken out of the map for the loop, so sealing it when full needs no
+        // second lookup per event.
+        let mut b = self
+            .builders
+            .remove(&key)
+            .unwrap_or_else(|| BatchBuilder::new(key.0.clone(), key.1.clone(), class, retention));
         let outcomes = std::mem::take(&mut self.outcomes);
+        let mut last_end: Option<u64> = None;
         for (end, outcome) in outcomes {
-            f.handed = end;
-            if let Outcome::Keep {
-                timestamp_ms,
-                message,
-            } = outcome
-            {
-                let event = Event {
+            match outcome {
+                Outcome::Keep {
                     timestamp_ms,
                     message,
-                };
-                let full = self.builders.get(&key).is_some_and(|b| !b.fits(&event));
-                if full {
-                    self.seal_key(&key);
-                }
-                let b = self.builders.entry(key.clone()).or_insert_with(|| {
-                    BatchBuilder::new(key.0.clone(), key.1.clone(), class.clone(), retention)
-                });
-                b.push(event, now_ms);
-                self.stats.events.fetch_add(1, Ordering::Relaxed);
-            } else {
-                match outcome {
-                    Outcome::Filtered => self.stats.filtered.fetch_add(1, Ordering::Relaxed),
-                    Outcome::Rejected(hostwatch_tailer::timestamp::Age::TooOld) => {
-                        self.stats.rejected_too_old.fetch_add(1, Ordering::Relaxed)
+                } => {
+                    let event = Event {
+                        timestamp_ms,
+                        message,
+                    };
+                    if !b.fits(&event) {
+                        if let (Some(fp), Some(le)) = (&f.fp, last_end) {
+                            b.extend_to(fp, &path, le, now_ms);
+                        }
+                        let record = b.seal();
+                        self.spool_record(record);
                     }
-                    _ => self.stats.rejected_too_new.fetch_add(1, Ordering::Relaxed),
-                };
+                    b.push(event, now_ms);
+                    self.stats.events.fetch_add(1, Ordering::Relaxed);
+                }
+                Outcome::Filtered => {
+                    self.stats.filtered.fetch_add(1, Ordering::Relaxed);
+                }
+                Outcome::Rejected(hostwatch_tailer::timestamp::Age::TooOld) => {
+                    self.stats.rejected_too_old.fetch_add(1, Ordering::Relaxed);
+                }
+                Outcome::Rejected(_) => {
+                    self.stats.rejected_too_new.fetch_add(1, Ordering::Relaxed);
+                }
             }
+            last_end = Some(end);
+        }
+        if let Some(le) = last_end {
+            f.handed = le;
             if let Some(fp) = &f.fp {
-                let b = self.builders.entry(key.clone()).or_insert_with(|| {
-                    BatchBuilder::new(key.0.clone(), key.1.clone(), class.clone(), retention)
-                });
-                b.extend_to(fp, &path, end, now_ms);
+                b.extend_to(fp, &path, le, now_ms);
                 let e = self
                     .resume
                     .spooled
                     .entry(fp.clone())
                     .or_insert((0, path.clone()));
-                e.0 = e.0.max(end);
+                e.0 = e.0.max(le);
             }
         }
+        self.builders.insert(key.clone(), b);
+        f.current_batch = Some(key);
     }
 
     /// Seal the batch `f` feeds, if any.
@@ -732,12 +757,13 @@ impl Tailer {
             return;
         }
         let record = b.seal();
-        tracing::debug!(bytes = record.len(), "batch sealed");
-        self.stats.batches.fetch_add(1, Ordering::Relaxed);
-        self.append(record);
+        self.spool_record(record);
     }
 
-    fn append(&mut self, record: Vec<u8>) {
+    /// Append a sealed batch to the spool (waiting for room if it is full).
+    fn spool_record(&mut self, record: Vec<u8>) {
+        tracing::debug!(bytes = record.len(), "batch sealed");
+        self.stats.batches.fetch_add(1, Ordering::Relaxed);
         self.queue.append_blocking(&record);
         self.appended = true;
     }
