@@ -27,7 +27,8 @@
 //!
 //! `-- --per-plugin` adds a second window with one agent per plugin (all at once), to show
 //! where the agent's time goes. A peer that is not installed gets a row saying so instead of
-//! failing the run.
+//! failing the run. The load average and the number of processes before and after the run
+//! are printed with the table (the `processes`/`procstat` scan grows with the latter).
 
 // A benchmark is a test program: a setup step that fails should stop it loudly.
 #![allow(clippy::expect_used)]
@@ -417,9 +418,30 @@ const HEADER: [&str; 9] = [
 /// USER_HZ on every mainstream Linux architecture.
 const TICKS_PER_SEC: f64 = 100.0;
 
+/// The machine's conditions worth noting beside the figures: the load average and the number
+/// of processes (the `processes` and `procstat` scan grows with it).
+fn conditions() -> String {
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load: Vec<&str> = load.split_whitespace().take(3).collect();
+    let processes = std::fs::read_dir("/proc")
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter(|e| {
+                    e.file_name()
+                        .to_string_lossy()
+                        .bytes()
+                        .all(|b| b.is_ascii_digit())
+                })
+                .count()
+        })
+        .unwrap_or(0);
+    format!("load average {}, {processes} processes", load.join(" "))
+}
+
 fn main() {
     let seconds = seconds_arg(60).max(5);
     let per_plugin = std::env::args().any(|a| a == "--per-plugin");
+    let before = conditions();
     // collectd's CSV writer refuses paths with a component starting with a dot.
     let dir = tempfile::Builder::new()
         .prefix("hostwatch-bench-")
@@ -533,8 +555,10 @@ fn main() {
     stop(&mut collector, Duration::from_secs(10));
 
     println!(
-        "\nHost agents side by side, {seconds} s after a {} s warm-up, 1 s interval:\n",
-        WARM_UP.as_secs()
+        "\nHost agents side by side, {seconds} s after a {} s warm-up, 1 s interval \
+         (before: {before}; after: {}):\n",
+        WARM_UP.as_secs(),
+        conditions()
     );
     print_table(&HEADER, &rows);
     if let Some((cpu, rss)) = agent_figures {

@@ -21,6 +21,8 @@ mod collectd;
 mod demo;
 #[path = "e2e/durability.rs"]
 mod durability;
+#[path = "e2e/events.rs"]
+mod events;
 #[path = "e2e/logs_agent.rs"]
 mod logs_agent;
 #[path = "e2e/logs_cli.rs"]

@@ -43,6 +43,7 @@ pub struct AppState {
     pub data_dir: PathBuf,
     pub cloudwatch: CloudWatchApi,
     pub logs: LogsApi,
+    pub events: crate::api::events::EventsApi,
 }
 
 /// Failure to start the collector.
@@ -79,6 +80,8 @@ pub struct Running {
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     /// The alarm evaluation loop.
     alarms: crate::alarms::scheduler::Scheduler,
+    /// The event delivery loop.
+    events: crate::events::Worker,
 }
 
 impl Running {
@@ -90,6 +93,7 @@ impl Running {
             Err(e) => Err(std::io::Error::other(e)),
         };
         self.alarms.stop().await;
+        self.events.stop().await;
         served
     }
 }
@@ -138,6 +142,13 @@ pub async fn serve(config: CollectorConfig, clock: SharedClock) -> Result<Runnin
     )?;
     cloudwatch.attach_alarms(alarms.clone());
     let logs = LogsApi::open(&config.data_dir, clock.clone())?;
+    let events = crate::events::EventService::open(
+        &config.data_dir,
+        clock.clone(),
+        &config.region,
+        &config.account_id,
+    )?;
+    events.attach_alarms(alarms.clone());
     let state = Arc::new(AppState {
         keys,
         clock,
@@ -148,7 +159,12 @@ pub async fn serve(config: CollectorConfig, clock: SharedClock) -> Result<Runnin
         data_dir: config.data_dir.clone(),
         cloudwatch,
         logs,
+        events: crate::api::events::EventsApi::new(events.clone()),
     });
+    let weak_state = Arc::downgrade(&state);
+    let log_sink: std::sync::Weak<dyn crate::events::target::LogSink> = weak_state;
+    events.attach_logs(log_sink);
+    let events_worker = events.start();
     let router = app(state);
     let std_listener =
         std::net::TcpListener::bind(config.listen).map_err(|source| CollectorError::Listen {
@@ -192,6 +208,7 @@ pub async fn serve(config: CollectorConfig, clock: SharedClock) -> Result<Runnin
         handle,
         task,
         alarms: alarms.start(),
+        events: events_worker,
     })
 }
 
@@ -349,6 +366,9 @@ async fn api_request(
     let (operation, result) = match (route.service, &route.operation) {
         // Logs parses its own JSON bodies: PutLogEvents is read straight from the bytes.
         (Service::Logs, Some(op)) => (op.clone(), state.logs.handle_body(op, &body, &ctx).await),
+        (Service::Events, Some(op)) => {
+            (op.clone(), state.events.handle_body(op, &body, &ctx).await)
+        }
         // So does CloudWatch over awsJson 1.0 (PutMetricData straight from the bytes).
         (Service::CloudWatch, Some(op)) if route.protocol != Protocol::AwsQuery => (
             op.clone(),
@@ -363,7 +383,7 @@ async fn api_request(
                         Err(e) => Err(e),
                     },
                     Service::Logs => state.logs.handle(&op, input, &ctx).await,
-                    Service::Events => Err(crate::api::unknown_operation("AWSEvents", &op, false)),
+                    Service::Events => state.events.handle(&op, input, &ctx).await,
                     Service::Ssm => Err(crate::api::unknown_operation("AmazonSSM", &op, false)),
                 };
                 (op, result)

@@ -6,6 +6,10 @@
 //! present is not repeated (first one wins), and at most 30 are kept (CloudWatch's limit).
 //! Order does not change a metric's identity in CloudWatch; it only fixes what is sent.
 //!
+//! `${aws:VolumeId}` in the `disk` plugin's `append_dimensions` is not a metadata placeholder:
+//! that plugin gives each device its EBS volume id (see `ebs`); it does not make the agent ask
+//! the metadata service ([`has_placeholder`]).
+//!
 //! Placeholders: `${aws:InstanceId}`, `${aws:InstanceType}`, `${aws:ImageId}`,
 //! `${aws:AvailabilityZone}` and `${aws:Region}` are replaced by the instance's metadata,
 //! resolved once when the pipeline is built (as the reference agent does at translation time).
@@ -101,9 +105,15 @@ pub fn resolve_value(value: &str, metadata: Option<&InstanceMetadata>) -> Resolv
     Resolved::Value(out)
 }
 
-/// Whether any value of `map` holds a `${aws:...}` placeholder.
+/// Whether any value of `map` holds a `${aws:...}` placeholder that instance metadata can
+/// resolve. `${aws:VolumeId}` is not one: the `disk` plugin answers it per device from sysfs
+/// (see `ebs`), and nothing in the metadata can.
 pub fn has_placeholder(map: &BTreeMap<String, String>) -> bool {
-    map.values().any(|v| v.contains("${aws:"))
+    map.values().any(|v| {
+        v.split("${aws:")
+            .skip(1)
+            .any(|rest| !rest.starts_with("VolumeId}"))
+    })
 }
 
 /// Resolve a plugin-level `append_dimensions` map (sorted by name).
@@ -304,6 +314,18 @@ mod tests {
         map.insert("Iid".to_string(), "${aws:InstanceId}".to_string());
         map.insert("Skip".to_string(), "${!aws:ImageId}".to_string());
         assert!(has_placeholder(&map));
+        let volume: BTreeMap<String, String> =
+            [("VolumeId".to_string(), "${aws:VolumeId}".to_string())].into();
+        assert!(
+            !has_placeholder(&volume),
+            "answered from sysfs, not metadata"
+        );
+        let mixed: BTreeMap<String, String> =
+            [("V".to_string(), "${aws:VolumeId}/${aws:Region}".to_string())].into();
+        assert!(has_placeholder(&mixed));
+        assert!(!has_placeholder(
+            &[("E".to_string(), "prod".to_string())].into()
+        ));
         let d = resolve_plugin_dimensions("cpu", &map, Some(&md()));
         assert_eq!(
             d,

@@ -8,8 +8,15 @@
 //! - Everything the plugin does *not* decide (metric names, `rename`, units, the order and
 //!   capping of dimensions, `host`, `append_dimensions`, storage resolution) is done by one
 //!   [`emit::Emitter`] built from the plugin's config, so every plugin behaves the same.
-//! - Sources read from a proc root given to their constructor (default `/proc`), so tests run
-//!   against fixture snapshots.
+//! - Sources read from a proc root given to their constructor (default `/proc`), and from a
+//!   sysfs root where they need one (default `/sys`), so tests run against fixture snapshots.
+//! - Cost (every plugin may run every second): files read every tick stay open and are re-read
+//!   with `pread` (`kept`); a source several plugins read is read once per tick for all of them
+//!   (`pertick`: the process scan of `processes` and `procstat` in `proctable`, `meminfo` for
+//!   `mem` and `swap`); per-process files are opened relative to the open proc root
+//!   (`procfs`); sockets are counted over netlink where the proc tables are costly
+//!   (`sockdiag`); the mount table is re-read only when the kernel signals a change
+//!   (`mounts`).
 //!
 //! Invariants:
 //! - only configured measurements are emitted, in the order of the config's `measurement` list;

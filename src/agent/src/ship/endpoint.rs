@@ -70,6 +70,15 @@ pub fn metrics_endpoint(
     override_url: Option<&str>,
     region: &str,
 ) -> Result<Endpoint, EndpointError> {
+    service_endpoint("monitoring", override_url, region)
+}
+
+/// `https://<service>.<region>.amazonaws.com` (`.com.cn` in China), or the override.
+pub fn service_endpoint(
+    service: &str,
+    override_url: Option<&str>,
+    region: &str,
+) -> Result<Endpoint, EndpointError> {
     match override_url.map(str::trim).filter(|s| !s.is_empty()) {
         Some(o) => parse_endpoint(o),
         None => {
@@ -78,7 +87,7 @@ pub fn metrics_endpoint(
             } else {
                 "amazonaws.com"
             };
-            parse_endpoint(&format!("https://monitoring.{region}.{suffix}"))
+            parse_endpoint(&format!("https://{service}.{region}.{suffix}"))
         }
     }
 }

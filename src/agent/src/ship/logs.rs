@@ -11,9 +11,9 @@
 
 use super::aws_error::{parse_error, AwsErrorInfo};
 use super::credentials::{CredentialProvider, CredentialsError};
-use super::endpoint::{parse_endpoint, Endpoint, EndpointError};
+use super::endpoint::{service_endpoint, Endpoint, EndpointError};
 use super::metrics::{prepare_body, PreparedBody};
-use hostwatch_aws::sigv4::{sign, SignableRequest};
+use super::signed;
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
@@ -99,17 +99,7 @@ impl LogsError {
 
 /// The CloudWatch Logs endpoint for `region`, or the override.
 pub fn logs_endpoint(override_url: Option<&str>, region: &str) -> Result<Endpoint, EndpointError> {
-    match override_url.map(str::trim).filter(|s| !s.is_empty()) {
-        Some(o) => parse_endpoint(o),
-        None => {
-            let suffix = if region.starts_with("cn-") {
-                "amazonaws.com.cn"
-            } else {
-                "amazonaws.com"
-            };
-            parse_endpoint(&format!("https://logs.{region}.{suffix}"))
-        }
-    }
+    service_endpoint("logs", override_url, region)
 }
 
 /// A signed CloudWatch Logs client.
@@ -179,43 +169,29 @@ impl LogsClient {
         prepared: &PreparedBody,
     ) -> Result<Value, LogsError> {
         let creds = self.credentials.credentials().await?;
-        let mut headers: Vec<(String, String)> = vec![
-            ("Host".into(), self.endpoint.host.clone()),
+        let headers: Vec<(String, String)> = vec![
             ("Content-Type".into(), CONTENT_TYPE.into()),
             ("X-Amz-Target".into(), format!("{TARGET_PREFIX}.{op}")),
         ];
-        if prepared.gzip {
-            headers.push(("Content-Encoding".into(), "gzip".into()));
-        }
-        let signable = SignableRequest {
-            method: "POST",
-            path: &self.endpoint.path,
-            query: "",
-            headers: headers.clone(),
-            body: &prepared.bytes,
+        let target = signed::Target {
+            endpoint: &self.endpoint,
+            region: &self.region,
+            service: SIGNING_SERVICE,
         };
-        let added = sign(
-            &signable,
+        let reply = signed::post(
+            &self.http,
+            target,
             &creds,
-            &self.region,
-            SIGNING_SERVICE,
-            chrono::Utc::now(),
-        );
-        let mut req = self
-            .http
-            .post(self.endpoint.url.clone())
-            .timeout(REQUEST_TIMEOUT)
-            .body(prepared.bytes.clone());
-        for (n, v) in headers.iter().chain(added.iter()) {
-            req = req.header(n.as_str(), v.as_str());
-        }
-        let transport = |e: reqwest::Error| LogsError::Transport {
+            headers,
+            prepared,
+            REQUEST_TIMEOUT,
+        )
+        .await
+        .map_err(|e| LogsError::Transport {
             endpoint: self.endpoint.url.to_string(),
             message: e.to_string(),
-        };
-        let resp = req.send().await.map_err(transport)?;
-        let status = resp.status().as_u16();
-        let bytes = resp.bytes().await.map_err(transport)?;
+        })?;
+        let (status, bytes) = (reply.status, reply.body);
         if (200..300).contains(&status) {
             if bytes.iter().all(u8::is_ascii_whitespace) {
                 return Ok(Value::Object(Default::default()));

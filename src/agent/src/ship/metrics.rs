@@ -25,7 +25,7 @@ use super::aws_error::{parse_error, AwsErrorInfo};
 use super::backoff::{random_backoff, MAX_ATTEMPTS};
 use super::credentials::{CredentialProvider, CredentialsError};
 use super::endpoint::Endpoint;
-use hostwatch_aws::sigv4::{sign, SignableRequest};
+use super::signed;
 use hostwatch_model::{DatumValue, MetricDatum, StatisticSet};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
@@ -279,52 +279,26 @@ impl MetricsClient {
     /// One signed attempt.
     pub async fn send_once(&self, body: &PreparedBody, timeout: Duration) -> Result<(), ShipError> {
         let creds = self.credentials.credentials().await?;
-        let mut headers: Vec<(String, String)> = vec![
-            ("Host".into(), self.endpoint.host.clone()),
+        let headers: Vec<(String, String)> = vec![
             ("Content-Type".into(), CONTENT_TYPE.into()),
             ("X-Amz-Target".into(), TARGET.into()),
             ("x-amzn-query-mode".into(), "true".into()),
         ];
-        if body.gzip {
-            headers.push(("Content-Encoding".into(), "gzip".into()));
-        }
-        let signable = SignableRequest {
-            method: "POST",
-            path: &self.endpoint.path,
-            query: "",
-            headers: headers.clone(),
-            body: &body.bytes,
+        let target = signed::Target {
+            endpoint: &self.endpoint,
+            region: &self.region,
+            service: SIGNING_SERVICE,
         };
-        let added = sign(
-            &signable,
-            &creds,
-            &self.region,
-            SIGNING_SERVICE,
-            chrono::Utc::now(),
-        );
-        let mut req = self
-            .http
-            .post(self.endpoint.url.clone())
-            .timeout(timeout)
-            .body(body.bytes.clone());
-        for (n, v) in headers.iter().chain(added.iter()) {
-            req = req.header(n.as_str(), v.as_str());
-        }
-        let transport = |e: reqwest::Error| ShipError::Transport {
-            endpoint: self.endpoint.url.to_string(),
-            message: e.to_string(),
-        };
-        let resp = req.send().await.map_err(transport)?;
-        let status = resp.status().as_u16();
+        let reply = signed::post(&self.http, target, &creds, headers, body, timeout)
+            .await
+            .map_err(|e| ShipError::Transport {
+                endpoint: self.endpoint.url.to_string(),
+                message: e.to_string(),
+            })?;
+        let (status, query_error, bytes) = (reply.status, reply.query_error, reply.body);
         if (200..300).contains(&status) {
             return Ok(());
         }
-        let query_error = resp
-            .headers()
-            .get("x-amzn-query-error")
-            .and_then(|v| v.to_str().ok())
-            .map(String::from);
-        let bytes = resp.bytes().await.map_err(transport)?;
         let info = parse_error(status, query_error.as_deref(), &bytes);
         if info.is_retryable() || info.is_expired_credentials() {
             if info.is_expired_credentials() {
@@ -414,7 +388,7 @@ mod tests {
     use crate::ship::endpoint::parse_endpoint;
     use crate::ship::imds::ImdsClient;
     use crate::ship::test_server::{Reply, TestServer};
-    use hostwatch_aws::sigv4::{parse_authorization, request_time, verify};
+    use hostwatch_aws::sigv4::{parse_authorization, request_time, verify, SignableRequest};
     use hostwatch_model::{Dimension, StatisticSet, Unit};
     use std::sync::atomic::{AtomicUsize, Ordering};
 

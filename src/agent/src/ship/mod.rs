@@ -11,6 +11,7 @@ pub mod endpoint;
 pub mod imds;
 pub mod logs;
 pub mod metrics;
+pub mod signed;
 
 #[cfg(test)]
 pub(crate) mod test_server;

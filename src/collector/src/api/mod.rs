@@ -6,6 +6,7 @@
 //! output members.
 
 pub mod cloudwatch;
+pub mod events;
 pub mod logs;
 
 use hostwatch_aws::{ApiError, Protocol};

@@ -1,0 +1,237 @@
+//! The AWS CLI drives EventBridge on the collector: rules, targets and PutEvents deliver to a
+//! tiny HTTP server on loopback through an InputTransformer; alarm state changes reach a rule
+//! on the default bus.
+
+use crate::util::Collector;
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// Accept HTTP requests on loopback; every request's (headers, body) is sent on the channel
+/// and answered `204`.
+fn http_sink() -> (u16, mpsc::Receiver<(String, String)>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut head = String::new();
+            let mut len = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+                head.push_str(&line);
+            }
+            let mut body = vec![0u8; len];
+            reader.read_exact(&mut body).unwrap();
+            let _ = stream.write_all(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n");
+            if tx.send((head, String::from_utf8(body).unwrap())).is_err() {
+                return;
+            }
+        }
+    });
+    (port, rx)
+}
+
+fn wait_for_line(path: &Path) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            if let Some(line) = text.lines().next() {
+                return serde_json::from_str(line).unwrap();
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "nothing written to {}",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn put_events_reach_an_http_target_through_an_input_transformer() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = Collector::start(dir.path());
+    let (port, bodies) = http_sink();
+
+    let buses = c.aws_json(&["events", "list-event-buses"]);
+    assert_eq!(buses["EventBuses"][0]["Name"], "default");
+    let rule = c.aws_json(&[
+        "events",
+        "put-rule",
+        "--name",
+        "orders",
+        "--event-pattern",
+        r#"{"source":["e2e.shop"],"detail":{"total":[{"numeric":[">",10]}]}}"#,
+    ]);
+    let arn = rule["RuleArn"].as_str().unwrap();
+    assert!(
+        arn.starts_with("arn:aws:events:us-east-1:") && arn.ends_with(":rule/orders"),
+        "{arn}"
+    );
+    let targets = json!([{
+        "Id": "hook",
+        "Arn": format!("arn:hostwatch:http:::http://127.0.0.1:{port}/hook"),
+        "HttpParameters": {"HeaderParameters": {"X-Test": "yes"}},
+        "InputTransformer": {
+            "InputPathsMap": {"order": "$.detail.orderId", "src": "$.source"},
+            "InputTemplate": "{\"order\": <order>, \"from\": \"shop <src>\", \"rule\": <aws.events.rule-name>}"
+        }
+    }]);
+    let out = c.aws_json(&[
+        "events",
+        "put-targets",
+        "--rule",
+        "orders",
+        "--targets",
+        &targets.to_string(),
+    ]);
+    assert_eq!(out["FailedEntryCount"], 0);
+    let listed = c.aws_json(&["events", "list-targets-by-rule", "--rule", "orders"]);
+    assert_eq!(
+        listed["Targets"][0]["InputTransformer"]["InputPathsMap"]["order"],
+        "$.detail.orderId"
+    );
+
+    let entries = json!([
+        {"Source": "e2e.shop", "DetailType": "Order", "Detail": "{\"orderId\":\"o-1\",\"total\":5}"},
+        {"Source": "e2e.shop", "DetailType": "Order", "Detail": "{\"orderId\":\"o-2\",\"total\":50}"},
+        {"Source": "e2e.shop", "DetailType": "Order", "Detail": "not json"}
+    ]);
+    let out = c.aws_json(&["events", "put-events", "--entries", &entries.to_string()]);
+    assert_eq!(out["FailedEntryCount"], 1, "{out}");
+    assert_eq!(out["Entries"][2]["ErrorCode"], "MalformedDetail");
+
+    let (head, body) = bodies
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the HTTP target received the event");
+    assert!(head.starts_with("POST /hook HTTP/1.1"), "{head}");
+    assert!(head.contains("X-Test: yes"), "{head}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        body,
+        json!({"order": "o-2", "from": "shop e2e.shop", "rule": "orders"})
+    );
+    assert!(
+        bodies.recv_timeout(Duration::from_millis(500)).is_err(),
+        "the small order does not match"
+    );
+
+    let del = c.aws(&["events", "delete-rule", "--name", "orders"]);
+    assert!(!del.status.success());
+    assert!(String::from_utf8_lossy(&del.stderr)
+        .contains("Rule can't be deleted since it has targets."));
+    c.aws_json(&[
+        "events",
+        "remove-targets",
+        "--rule",
+        "orders",
+        "--ids",
+        "hook",
+    ]);
+    c.aws_json(&["events", "delete-rule", "--name", "orders"]);
+    let rules = c.aws_json(&["events", "list-rules"]);
+    assert_eq!(rules["Rules"], json!([]));
+}
+
+#[test]
+fn alarm_state_changes_route_through_the_default_bus() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = Collector::start(dir.path());
+    let out_file = dir.path().join("alarm-events.jsonl");
+    c.aws_json(&[
+        "logs",
+        "create-log-group",
+        "--log-group-name",
+        "/e2e/events",
+    ]);
+    let rule = c.aws_json(&[
+        "events",
+        "put-rule",
+        "--name",
+        "alarms",
+        "--event-pattern",
+        r#"{"source":["aws.cloudwatch"],"detail-type":["CloudWatch Alarm State Change"]}"#,
+    ]);
+    let account = rule["RuleArn"].as_str().unwrap().split(':').nth(4).unwrap();
+    let targets = json!([{"Id": "file", "Arn": format!("arn:hostwatch:file:::{}", out_file.display())},
+            {"Id": "logs", "Arn": format!("arn:aws:logs:us-east-1:{account}:log-group:/e2e/events"),
+             "InputPath": "$.detail.state"}]);
+    c.aws_json(&[
+        "events",
+        "put-targets",
+        "--rule",
+        "alarms",
+        "--targets",
+        &targets.to_string(),
+    ]);
+    c.aws_json(&[
+        "cloudwatch",
+        "put-metric-alarm",
+        "--alarm-name",
+        "e2e-events",
+        "--namespace",
+        "E2E/Events",
+        "--metric-name",
+        "Errors",
+        "--statistic",
+        "Sum",
+        "--period",
+        "60",
+        "--evaluation-periods",
+        "1",
+        "--threshold",
+        "1",
+        "--comparison-operator",
+        "GreaterThanThreshold",
+    ]);
+    c.aws_json(&[
+        "cloudwatch",
+        "set-alarm-state",
+        "--alarm-name",
+        "e2e-events",
+        "--state-value",
+        "ALARM",
+        "--state-reason",
+        "e2e",
+    ]);
+    let event = wait_for_line(&out_file);
+    assert_eq!(event["source"], "aws.cloudwatch");
+    assert_eq!(event["detail"]["alarmName"], "e2e-events");
+    assert_eq!(event["detail"]["state"]["value"], "ALARM");
+    // The log-group target wrote the InputPath value into a stream named after the rule.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let message = loop {
+        let out = c.aws(&[
+            "logs",
+            "get-log-events",
+            "--log-group-name",
+            "/e2e/events",
+            "--log-stream-name",
+            "alarms",
+        ]);
+        if out.status.success() {
+            let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+            if let Some(m) = v["events"][0]["message"].as_str() {
+                break m.to_string();
+            }
+        }
+        assert!(Instant::now() < deadline, "no log event from the rule");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let state: Value = serde_json::from_str(&message).unwrap();
+    assert_eq!(state["value"], "ALARM");
+    assert_eq!(state["reason"], "e2e");
+}
