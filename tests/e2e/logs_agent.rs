@@ -23,8 +23,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-fn start_agent(config: &Path, state: &Path, creds: &Path) -> Child {
-    Command::new(bin("hostwatch-agent"))
+/// A running agent, killed when dropped (a failed assertion never leaves it running).
+struct Agent(Child);
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_agent(config: &Path, state: &Path, creds: &Path) -> Agent {
+    let child = Command::new(bin("hostwatch-agent"))
         .arg("--config")
         .arg(config)
         .arg("--state-dir")
@@ -40,12 +50,13 @@ fn start_agent(config: &Path, state: &Path, creds: &Path) -> Child {
         )
         .stdout(Stdio::null())
         .spawn()
-        .expect("start agent")
+        .expect("start agent");
+    Agent(child)
 }
 
-fn kill9(child: &mut Child) {
-    let _ = child.kill();
-    let _ = child.wait();
+fn kill9(agent: &mut Agent) {
+    let _ = agent.0.kill();
+    let _ = agent.0.wait();
 }
 
 /// `{stream: [(timestamp, message)]}` of a group, via boto3.
@@ -442,9 +453,9 @@ fn thousand_idle_files_cost_nothing() {
     std::thread::sleep(Duration::from_secs(2));
     let hz = 100.0; // USER_HZ on Linux
     let t0 = Instant::now();
-    let before = cpu_ticks(agent.id());
+    let before = cpu_ticks(agent.0.id());
     std::thread::sleep(Duration::from_secs(10));
-    let used = (cpu_ticks(agent.id()) - before) as f64 / hz;
+    let used = (cpu_ticks(agent.0.id()) - before) as f64 / hz;
     let share = used / t0.elapsed().as_secs_f64();
     eprintln!(
         "1,000 idle files: agent CPU {used:.3} s over 10 s ({:.2}% of a core)",
@@ -492,7 +503,7 @@ fn reload_neither_loses_nor_repeats() {
         append(&log, &text);
         std::thread::sleep(Duration::from_millis(700));
         if round % 2 == 1 {
-            crate::util::signal(&agent, "HUP");
+            crate::util::signal(&agent.0, "HUP");
         }
     }
     let mut last = Vec::new();
