@@ -59,6 +59,22 @@ fn kill9(agent: &mut Agent) {
     let _ = agent.0.wait();
 }
 
+/// Write the agent config used by these tests: region, 1 s flushes, this `collect_list`.
+fn write_config(dir: &Path, endpoint: &str, collect_list: Value) -> PathBuf {
+    let cfg = dir.join("agent.json");
+    std::fs::write(
+        &cfg,
+        json!({
+            "agent": {"region": "us-east-1"},
+            "logs": {"endpoint_override": endpoint, "force_flush_interval": 1,
+                     "logs_collected": {"files": {"collect_list": collect_list}}}
+        })
+        .to_string(),
+    )
+    .unwrap();
+    cfg
+}
+
 /// `{stream: [(timestamp, message)]}` of a group, via boto3.
 fn dump(c: &Collector, group: &str) -> BTreeMap<String, Vec<(i64, String)>> {
     let out = c.python("logs_dump.py", &[group]);
@@ -290,18 +306,12 @@ fn outage_is_spooled_and_delivered() {
     let creds = data.join("credentials");
     c.stop();
     let log = dir.path().join("app.log");
-    let cfg = dir.path().join("agent.json");
-    std::fs::write(
-        &cfg,
-        json!({
-            "agent": {"region": "us-east-1"},
-            "logs": {"endpoint_override": endpoint, "force_flush_interval": 1,
-                     "logs_collected": {"files": {"collect_list": [
-                         {"file_path": log, "log_group_name": "outage", "log_stream_name": "s"}]}}}
-        })
-        .to_string(),
-    )
-    .unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &endpoint,
+        json!([
+                         {"file_path": log, "log_group_name": "outage", "log_stream_name": "s"}]),
+    );
     let state = dir.path().join("state");
     let mut agent = start_agent(&cfg, &state, &creds);
     let mut text = String::new();
@@ -343,25 +353,19 @@ fn multi_line_filters_timestamps_encoding() {
     let c = Collector::start(&dir.path().join("collector"));
     let java = dir.path().join("java.log");
     let latin = dir.path().join("latin.log");
-    let cfg = dir.path().join("agent.json");
-    std::fs::write(
-        &cfg,
-        json!({
-            "agent": {"region": "us-east-1"},
-            "logs": {"endpoint_override": c.endpoint, "force_flush_interval": 1,
-                "logs_collected": {"files": {"collect_list": [
-                    {"file_path": java, "log_group_name": "app", "log_stream_name": "java-{date}",
-                     "timestamp_format": "%Y-%m-%d %H:%M:%S,%f", "timezone": "UTC",
-                     "multi_line_start_pattern": "{timestamp_format}",
-                     "filters": [{"type": "exclude", "expression": "DEBUG"}],
-                     "retention_in_days": 7},
-                    {"file_path": latin, "log_group_name": "app", "log_stream_name": "latin",
-                     "encoding": "iso8859-1", "retention_in_days": 7}
-                ]}}}
-        })
-        .to_string(),
-    )
-    .unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &c.endpoint,
+        json!([
+            {"file_path": java, "log_group_name": "app", "log_stream_name": "java-{date}",
+             "timestamp_format": "%Y-%m-%d %H:%M:%S,%f", "timezone": "UTC",
+             "multi_line_start_pattern": "{timestamp_format}",
+             "filters": [{"type": "exclude", "expression": "DEBUG"}],
+             "retention_in_days": 7},
+            {"file_path": latin, "log_group_name": "app", "log_stream_name": "latin",
+             "encoding": "iso8859-1", "retention_in_days": 7}
+        ]),
+    );
     let now = chrono::Utc::now() - chrono::Duration::minutes(5);
     let ts = now.format("%Y-%m-%d %H:%M:%S").to_string();
     let ms = now.timestamp() * 1000 + 123;
@@ -431,19 +435,13 @@ fn thousand_idle_files_cost_nothing() {
         std::fs::create_dir_all(&sub).unwrap();
         std::fs::write(sub.join(format!("f{i}.log")), format!("file {i}\n")).unwrap();
     }
-    let cfg = dir.path().join("agent.json");
-    std::fs::write(
-        &cfg,
-        json!({
-            "agent": {"region": "us-east-1"},
-            "logs": {"endpoint_override": c.endpoint, "force_flush_interval": 1,
-                "logs_collected": {"files": {"collect_list": [
+    let cfg = write_config(
+        dir.path(),
+        &c.endpoint,
+        json!([
                     {"file_path": format!("{}/**.log", root.display()), "log_group_name": "many",
-                     "log_stream_name": "s", "publish_multi_logs": true}]}}}
-        })
-        .to_string(),
-    )
-    .unwrap();
+                     "log_stream_name": "s", "publish_multi_logs": true}]),
+    );
     let mut agent = start_agent(&cfg, &dir.path().join("state"), &c.credentials_file());
     let shipped = wait_for(Duration::from_secs(90), || {
         let d = dump(&c, "many");
@@ -480,18 +478,12 @@ fn reload_neither_loses_nor_repeats() {
     let dir = tempfile::tempdir().unwrap();
     let c = Collector::start(&dir.path().join("collector"));
     let log = dir.path().join("app.log");
-    let cfg = dir.path().join("agent.json");
-    std::fs::write(
-        &cfg,
-        json!({
-            "agent": {"region": "us-east-1"},
-            "logs": {"endpoint_override": c.endpoint, "force_flush_interval": 1,
-                "logs_collected": {"files": {"collect_list": [
-                    {"file_path": log, "log_group_name": "reload", "log_stream_name": "s"}]}}}
-        })
-        .to_string(),
-    )
-    .unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &c.endpoint,
+        json!([
+                    {"file_path": log, "log_group_name": "reload", "log_stream_name": "s"}]),
+    );
     let mut agent = start_agent(&cfg, &dir.path().join("state"), &c.credentials_file());
     let mut n = 0u64;
     for round in 0..8 {
@@ -530,23 +522,17 @@ fn auto_removal_and_publish_multi_logs() {
     let c = Collector::start(&dir.path().join("collector"));
     let logs = dir.path().join("logs");
     std::fs::create_dir_all(&logs).unwrap();
-    let cfg = dir.path().join("agent.json");
-    std::fs::write(
-        &cfg,
-        json!({
-            "agent": {"region": "us-east-1"},
-            "logs": {"endpoint_override": c.endpoint, "force_flush_interval": 1,
-                "logs_collected": {"files": {"collect_list": [
-                    {"file_path": format!("{}/job-*.log", logs.display()),
-                     "log_group_name": "jobs", "log_stream_name": "runner", "auto_removal": true},
-                    {"file_path": format!("{}/svc-*.log", logs.display()),
-                     "log_group_name": "svc", "publish_multi_logs": true,
-                     "blacklist": "debug"}
-                ]}}}
-        })
-        .to_string(),
-    )
-    .unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &c.endpoint,
+        json!([
+            {"file_path": format!("{}/job-*.log", logs.display()),
+             "log_group_name": "jobs", "log_stream_name": "runner", "auto_removal": true},
+            {"file_path": format!("{}/svc-*.log", logs.display()),
+             "log_group_name": "svc", "publish_multi_logs": true,
+             "blacklist": "debug"}
+        ]),
+    );
     append(&logs.join("job-1.log"), "first job\n");
     append(&logs.join("svc-a.log"), "service a\n");
     append(&logs.join("svc-b.log"), "service b\n");

@@ -779,21 +779,9 @@ impl Tailer {
             f.processor.poll(now, now_ms, &mut self.outcomes);
             self.hand_out(&mut f);
             let idle = now.duration_since(f.last_data);
-            if idle >= self.opts.partial_line_timeout {
-                if let Some(r) = f.reader.as_mut() {
-                    if let Some(line) = r.flush_partial() {
-                        f.consumed = line.end_offset;
-                        f.processor.push_line(
-                            &line.bytes,
-                            line.end_offset,
-                            now,
-                            now_ms,
-                            &mut self.outcomes,
-                        );
-                        f.processor.flush(now_ms, &mut self.outcomes);
-                        self.hand_out(&mut f);
-                    }
-                }
+            if idle >= self.opts.partial_line_timeout && self.flush_partial_line(&mut f) {
+                f.processor.flush(now_ms, &mut self.outcomes);
+                self.hand_out(&mut f);
             }
             if idle >= self.opts.idle_close && f.reader.is_some() && !f.processor.has_pending() {
                 let held = f.reader.as_ref().map(|r| r.held_back()).unwrap_or(0);
@@ -850,22 +838,26 @@ impl Tailer {
 
     /// Everything left in `f`: a held partial line and a pending multi-line event.
     fn finish_file(&mut self, f: &mut TailedFile) {
-        let now = Instant::now();
-        let now_ms = now_ms();
-        if let Some(mut r) = f.reader.take() {
-            if let Some(line) = r.flush_partial() {
-                f.consumed = line.end_offset;
-                f.processor.push_line(
-                    &line.bytes,
-                    line.end_offset,
-                    now,
-                    now_ms,
-                    &mut self.outcomes,
-                );
-            }
-        }
-        f.processor.flush(now_ms, &mut self.outcomes);
+        self.flush_partial_line(f);
+        f.reader = None;
+        f.processor.flush(now_ms(), &mut self.outcomes);
         self.hand_out(f);
+    }
+
+    /// Feed a final line without newline (held by the reader) to the processor; true if any.
+    fn flush_partial_line(&mut self, f: &mut TailedFile) -> bool {
+        let Some(line) = f.reader.as_mut().and_then(|r| r.flush_partial()) else {
+            return false;
+        };
+        f.consumed = line.end_offset;
+        f.processor.push_line(
+            &line.bytes,
+            line.end_offset,
+            Instant::now(),
+            now_ms(),
+            &mut self.outcomes,
+        );
+        true
     }
 
     /// Seal batches that are due (`force_flush_interval`), waiting for spool room if needed.
