@@ -204,14 +204,21 @@ impl Tailer {
                 self.next_rescan = now + every;
             }
             if now >= self.next_poll {
-                // Safety net for missed notifications: read every open file.
+                // Safety net for missed notifications: read every open file. With inotify
+                // covering every base directory this is needed rarely (a lost event also
+                // triggers a re-scan); without it, it is how changes are found.
                 self.changed.extend(
                     self.files
                         .iter()
                         .filter(|(_, f)| f.reader.is_some())
                         .map(|(p, _)| p.clone()),
                 );
-                self.next_poll = now + self.opts.poll_interval;
+                let every = if discovery.complete() {
+                    self.opts.rescan_interval
+                } else {
+                    self.opts.poll_interval
+                };
+                self.next_poll = now + every;
             }
             self.round(&stop);
         }
@@ -219,7 +226,7 @@ impl Tailer {
     }
 
     fn next_deadline(&self) -> Instant {
-        let tick = Instant::now() + Duration::from_millis(500);
+        let tick = Instant::now() + Duration::from_secs(1);
         let mut d = tick.min(self.next_rescan).min(self.next_poll);
         if !self.changed.is_empty() {
             d = Instant::now();
@@ -771,17 +778,19 @@ impl Tailer {
     /// Multi-line and partial-line timeouts, idle descriptors.
     fn timeouts(&mut self, now: Instant) {
         let now_ms = now_ms();
-        let paths: Vec<PathBuf> = self.files.keys().cloned().collect();
-        for p in paths {
-            let Some(mut f) = self.files.remove(&p) else {
+        // The map is taken out for the walk (nothing below looks files up by path), so an
+        // idle round costs no path clones or re-hashing.
+        let mut files = std::mem::take(&mut self.files);
+        for (p, f) in files.iter_mut() {
+            if f.reader.is_none() && !f.processor.has_pending() {
                 continue;
-            };
+            }
             f.processor.poll(now, now_ms, &mut self.outcomes);
-            self.hand_out(&mut f);
+            self.hand_out(f);
             let idle = now.duration_since(f.last_data);
-            if idle >= self.opts.partial_line_timeout && self.flush_partial_line(&mut f) {
+            if idle >= self.opts.partial_line_timeout && self.flush_partial_line(f) {
                 f.processor.flush(now_ms, &mut self.outcomes);
-                self.hand_out(&mut f);
+                self.hand_out(f);
             }
             if idle >= self.opts.idle_close && f.reader.is_some() && !f.processor.has_pending() {
                 let held = f.reader.as_ref().map(|r| r.held_back()).unwrap_or(0);
@@ -790,8 +799,8 @@ impl Tailer {
                     tracing::debug!(path = %p.display(), "idle: descriptor released");
                 }
             }
-            self.files.insert(p, f);
         }
+        self.files = files;
         let mut draining = std::mem::take(&mut self.draining);
         for f in draining.iter_mut() {
             f.processor.poll(now, now_ms, &mut self.outcomes);
