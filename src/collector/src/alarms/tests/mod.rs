@@ -3,6 +3,7 @@
 //! and low-sample percentiles through stored datapoints; `composite` covers composite alarms,
 //! cycles and suppression timing; `restart` durability and exactly-once events.
 
+mod anomaly;
 mod composite;
 mod restart;
 mod tables;
