@@ -3,15 +3,14 @@
 //! (two with an anomaly band: the series and the band named by `ThresholdMetricId`), one
 //! period for every metric, alarm periods only (10, 20, 30 or a multiple of 60 seconds).
 
-use hostwatch_aws::lenient::{Bool, Int, List};
+use hostwatch_aws::lenient::{Bool, Int};
 use hostwatch_aws::ApiError;
-use hostwatch_model::MetricKey;
 use serde::Deserialize;
 use std::collections::HashSet;
 
 use crate::alarms::model::{MathQuery, MetricStatSpec};
-use crate::api::cloudwatch::stat::Stat;
-use crate::api::cloudwatch::validate::{self, DimensionInput, Violations};
+use crate::api::cloudwatch::math::query::{parse_metric_stat, MetricStatInput};
+use crate::api::cloudwatch::validate::{self, Violations};
 
 /// Most `MetricStat` queries (and, separately, expressions) in an alarm.
 pub const MAX_METRICS: usize = 10;
@@ -26,23 +25,6 @@ pub struct QueryInput {
     return_data: Option<Bool>,
     period: Option<Int>,
     account_id: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct MetricStatInput {
-    metric: Option<MetricInput>,
-    period: Option<Int>,
-    stat: Option<String>,
-    unit: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct MetricInput {
-    namespace: Option<String>,
-    metric_name: Option<String>,
-    dimensions: Option<List<DimensionInput>>,
 }
 
 fn invalid(msg: impl Into<String>) -> ApiError {
@@ -189,44 +171,13 @@ fn metric_stat(
     p: &str,
     n: usize,
 ) -> Result<MetricStatSpec, ApiError> {
-    let mp = format!("{p}.MetricStat");
     let coral = format!("metrics.{n}.member.metricStat");
-    let metric = validate::required(ms.metric.as_ref(), &format!("{mp}.Metric"))?;
-    let Int(period_s) = validate::required(ms.period, &format!("{mp}.Period"))?;
-    let stat = validate::required(ms.stat.clone(), &format!("{mp}.Stat"))?;
-    let ns = validate::required(
-        metric.namespace.as_deref(),
-        &format!("{mp}.Metric.Namespace"),
-    )?;
-    let name = validate::required(
-        metric.metric_name.as_deref(),
-        &format!("{mp}.Metric.MetricName"),
-    )?;
-    validate::namespace(v, &format!("{coral}.metric.namespace"), ns);
-    v.length(&format!("{coral}.metric.metricName"), name, 1, 255);
-    let dims = validate::dimensions(
-        v,
-        metric
-            .dimensions
-            .as_ref()
-            .map(|l| l.0.clone())
-            .unwrap_or_default(),
-        &|| format!("{mp}.Metric.Dimensions"),
-        &|| format!("{coral}.metric.dimensions"),
-    )?;
-    let unit = ms
-        .unit
-        .as_deref()
-        .map(|u| validate::unit(v, &format!("{coral}.unit"), Some(u)));
-    if Stat::parse(&stat).is_none() {
-        return Err(ApiError::invalid_parameter_value(format!(
-            "The value {stat} for parameter {mp}.Stat is invalid."
-        )));
-    }
+    let q = parse_metric_stat(v, ms, p, &coral)?;
+    let (period_s, stat, unit) = (q.period_s, q.stat_name, q.unit);
     super::common::at_least(v, &format!("{coral}.period"), period_s, 1);
     check_period(period_s)?;
     Ok(MetricStatSpec {
-        metric: MetricKey::new(ns, name, dims),
+        metric: q.metric,
         period_s,
         stat,
         unit,

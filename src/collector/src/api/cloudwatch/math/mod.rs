@@ -33,7 +33,7 @@ mod lexer;
 mod ops;
 mod parser;
 mod program;
-mod query;
+pub(crate) mod query;
 mod value;
 
 #[cfg(test)]

@@ -30,9 +30,10 @@ pub struct QueryInput {
     period: Option<Int>,
 }
 
+/// A `MetricStat` as sent (GetMetricData queries and alarm `Metrics` share it).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct MetricStatInput {
+pub(crate) struct MetricStatInput {
     metric: Option<MetricInput>,
     period: Option<Int>,
     stat: Option<String>,
@@ -41,7 +42,7 @@ struct MetricStatInput {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct MetricInput {
+pub(crate) struct MetricInput {
     namespace: Option<String>,
     metric_name: Option<String>,
     dimensions: Option<List<DimensionInput>>,
@@ -211,8 +212,21 @@ fn metric_stat(
     p: &str,
     coral_member: &str,
 ) -> Result<MetricQuery, ApiError> {
+    let q = parse_metric_stat(v, ms, p, &format!("{coral_member}.metricStat"))?;
+    period::period_ms(q.period_s, &format!("{p}.MetricStat.Period"))?;
+    Ok(q)
+}
+
+/// Validate a `MetricStat` at parameter path `p` (`coral`: the same path in AWS's
+/// `metricStat.metric...` spelling for violation messages). The period is only required here;
+/// its rules differ between GetMetricData and alarms, so callers check it.
+pub(crate) fn parse_metric_stat(
+    v: &mut Violations,
+    ms: &MetricStatInput,
+    p: &str,
+    coral: &str,
+) -> Result<MetricQuery, ApiError> {
     let mp = format!("{p}.MetricStat");
-    let coral = format!("{coral_member}.metricStat");
     let metric = validate::required(ms.metric.as_ref(), &format!("{mp}.Metric"))?;
     let Int(period_s) = validate::required(ms.period, &format!("{mp}.Period"))?;
     let stat_name = validate::required(ms.stat.clone(), &format!("{mp}.Stat"))?;
@@ -245,7 +259,6 @@ fn metric_stat(
             "The value {stat_name} for parameter {mp}.Stat is invalid."
         ))
     })?;
-    period::period_ms(period_s, &format!("{mp}.Period"))?;
     Ok(MetricQuery {
         metric: MetricKey::new(ns, name, dims),
         period_s,
