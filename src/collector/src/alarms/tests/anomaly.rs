@@ -325,9 +325,6 @@ async fn band_alarm_without_data_is_insufficient() {
 #[tokio::test]
 async fn band_operators_are_validated() {
     use crate::api::cloudwatch::CloudWatchApi;
-    use crate::api::RequestContext;
-    use crate::auth::Identity;
-    use hostwatch_aws::Protocol;
     use serde_json::json;
 
     let dir = tempfile::tempdir().unwrap();
@@ -350,18 +347,7 @@ async fn band_operators_are_validated() {
     )
     .unwrap();
     api.attach_alarms(svc.clone());
-    let ctx = RequestContext {
-        request_id: "r".into(),
-        identity: Identity {
-            access_key_id: "AK".into(),
-            region: "us-east-1".into(),
-            service: "monitoring".into(),
-        },
-        protocol: Protocol::AwsJson10 { query_mode: true },
-        region: "us-east-1".into(),
-        account_id: "000000000000".into(),
-        now_ms: T0,
-    };
+    let ctx = crate::api::cloudwatch::test_calls::context(T0);
     let metrics = json!([
         {"Id": "m1", "ReturnData": true, "MetricStat": {
             "Metric": {"Namespace": "App", "MetricName": "load"},

@@ -38,6 +38,8 @@ mod token;
 pub(crate) mod validate;
 
 #[cfg(test)]
+pub(crate) mod test_calls;
+#[cfg(test)]
 mod tests;
 
 use hostwatch_aws::{ApiError, Shape};

@@ -4,7 +4,7 @@
 use super::super::*;
 use crate::alarms::events::Scope;
 use crate::alarms::AlarmService;
-use crate::api::RequestContext;
+use crate::api::cloudwatch::test_calls;
 use crate::auth::Identity;
 use crate::clock::{Clock, ManualClock};
 use hostwatch_aws::Protocol;
@@ -55,34 +55,15 @@ impl Harness {
     }
 
     async fn call(&self, op: &str, input: Value) -> Result<Value, ApiError> {
-        let ctx = RequestContext {
-            request_id: "r".into(),
-            identity: Identity {
-                access_key_id: "AK".into(),
-                region: "us-east-1".into(),
-                service: "monitoring".into(),
-            },
-            protocol: Protocol::AwsJson10 { query_mode: true },
-            region: "us-east-1".into(),
-            account_id: "000000000000".into(),
-            now_ms: self.clock.now_ms(),
-        };
-        self.api
-            .handle(op, input, &ctx)
-            .await
-            .map(|s| s.map(|s| s.to_json()).unwrap_or(Value::Null))
+        test_calls::call(&self.api, op, input, self.clock.now_ms()).await
     }
 
     async fn ok(&self, op: &str, input: Value) -> Value {
-        match self.call(op, input).await {
-            Ok(v) => v,
-            Err(e) => panic!("{op} failed: {e}"),
-        }
+        test_calls::ok(&self.api, op, input, self.clock.now_ms()).await
     }
 
     async fn err(&self, op: &str, input: Value) -> (String, String) {
-        let e = self.call(op, input).await.expect_err("should fail");
-        (e.query_code().to_string(), e.message.unwrap_or_default())
+        test_calls::err(&self.api, op, input, self.clock.now_ms()).await
     }
 }
 

@@ -4,12 +4,11 @@
 use serde_json::{json, Value};
 use std::sync::Arc;
 
+use crate::api::cloudwatch::test_calls;
 use crate::api::cloudwatch::CloudWatchApi;
-use crate::api::RequestContext;
-use crate::auth::Identity;
 use crate::clock::{Clock, ManualClock};
 use crate::store::metrics::StoreOptions;
-use hostwatch_aws::{ApiError, Protocol};
+use hostwatch_aws::ApiError;
 
 /// An hour boundary.
 const NOW: i64 = 1_699_999_200_000;
@@ -34,34 +33,15 @@ impl Harness {
     }
 
     pub async fn call(&self, op: &str, input: Value) -> Result<Value, ApiError> {
-        let ctx = RequestContext {
-            request_id: "r".into(),
-            identity: Identity {
-                access_key_id: "AK".into(),
-                region: "us-east-1".into(),
-                service: "monitoring".into(),
-            },
-            protocol: Protocol::AwsJson10 { query_mode: true },
-            region: "us-east-1".into(),
-            account_id: "000000000000".into(),
-            now_ms: self.clock.now_ms(),
-        };
-        self.api
-            .handle(op, input, &ctx)
-            .await
-            .map(|s| s.map(|s| s.to_json()).unwrap_or(Value::Null))
+        test_calls::call(&self.api, op, input, self.clock.now_ms()).await
     }
 
     pub async fn ok(&self, op: &str, input: Value) -> Value {
-        match self.call(op, input).await {
-            Ok(v) => v,
-            Err(e) => panic!("{op} failed: {e}"),
-        }
+        test_calls::ok(&self.api, op, input, self.clock.now_ms()).await
     }
 
     pub async fn err(&self, op: &str, input: Value) -> (String, String) {
-        let e = self.call(op, input).await.expect_err("should fail");
-        (e.query_code().to_string(), e.message.unwrap_or_default())
+        test_calls::err(&self.api, op, input, self.clock.now_ms()).await
     }
 
     /// Put `(metric, minutes before NOW, value)` datums into namespace `App`.
