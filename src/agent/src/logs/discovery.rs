@@ -30,8 +30,6 @@ pub enum Msg {
     Rescan,
     /// Stop the thread.
     Stop,
-    /// Wake up (e.g. the spool has room again).
-    Wake,
 }
 
 /// One `collect_list` entry's selection rules.

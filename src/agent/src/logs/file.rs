@@ -50,8 +50,6 @@ pub struct TailedFile {
     pub reader: Option<LineReader>,
     /// Offset after the last line consumed (where a reopened reader starts).
     pub consumed: u64,
-    /// Offset after the last complete event handed to a batch.
-    pub handed: u64,
     pub processor: Processor,
     pub destination: Destination,
     pub draining: bool,

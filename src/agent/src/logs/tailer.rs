@@ -185,7 +185,6 @@ impl Tailer {
                 match m {
                     Msg::Stop => stop.store(true, Ordering::Relaxed),
                     Msg::Rescan => rescan = true,
-                    Msg::Wake => {}
                     Msg::Changed(paths) => self.on_changed(paths),
                 }
             }
@@ -333,7 +332,6 @@ impl Tailer {
                 fp,
                 reader: Some(reader),
                 consumed: offset,
-                handed: offset,
                 processor,
                 destination: dest,
                 draining: false,
@@ -487,7 +485,6 @@ impl Tailer {
             fp: Some(fp),
             reader: Some(reader),
             consumed: offset,
-            handed: offset,
             processor,
             destination: dest,
             draining: true,
@@ -638,7 +635,6 @@ impl Tailer {
                         }
                     }
                     f.consumed = 0;
-                    f.handed = 0;
                     f.processor = Processor::new(self.entries[f.entry].settings.clone());
                     f.processor.sniff(&f.path);
                 }
@@ -733,7 +729,6 @@ impl Tailer {
             last_end = Some(end);
         }
         if let Some(le) = last_end {
-            f.handed = le;
             if let Some(fp) = &f.fp {
                 b.extend_to(fp, &path, le, now_ms);
                 let e = self
