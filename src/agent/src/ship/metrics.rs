@@ -27,7 +27,6 @@ use super::credentials::{CredentialProvider, CredentialsError};
 use super::endpoint::Endpoint;
 use super::signed;
 use hostwatch_model::{DatumValue, MetricDatum, StatisticSet};
-use serde_json::{json, Map, Value};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -80,69 +79,124 @@ impl ShipError {
     }
 }
 
-fn number(v: f64) -> Option<Value> {
-    serde_json::Number::from_f64(v).map(Value::Number)
+/// Append `v` as a JSON number; `false` (nothing written) when it is not finite.
+fn write_number(out: &mut Vec<u8>, v: f64) -> bool {
+    if !v.is_finite() {
+        return false;
+    }
+    // Writing into a Vec cannot fail; the text is serde_json's (shortest round-trip) form.
+    let _ = serde_json::to_writer(&mut *out, &v);
+    true
 }
 
-/// One `MetricData` member; `None` when it holds a non-finite number.
-pub fn datum_json(d: &MetricDatum) -> Option<Value> {
-    let mut m = Map::new();
-    m.insert("MetricName".into(), Value::String(d.metric_name.clone()));
+/// Append `s` as a JSON string (escaped).
+fn write_string(out: &mut Vec<u8>, s: &str) {
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+/// Append one `MetricData` member as JSON, straight from the datum (no intermediate tree: the
+/// agent encodes every datum it ships, so this is on its per-cycle path). Returns `false` when
+/// the datum holds a non-finite number; `out` is then left as it was.
+pub fn write_datum(out: &mut Vec<u8>, d: &MetricDatum) -> bool {
+    let start = out.len();
+    if write_datum_fields(out, d) {
+        true
+    } else {
+        out.truncate(start);
+        false
+    }
+}
+
+fn write_datum_fields(out: &mut Vec<u8>, d: &MetricDatum) -> bool {
+    out.extend_from_slice(b"{\"MetricName\":");
+    write_string(out, &d.metric_name);
     if !d.dimensions.is_empty() {
-        m.insert(
-            "Dimensions".into(),
-            Value::Array(
-                d.dimensions
-                    .iter()
-                    .map(|x| json!({"Name": x.name, "Value": x.value}))
-                    .collect(),
-            ),
-        );
+        out.extend_from_slice(b",\"Dimensions\":[");
+        for (i, x) in d.dimensions.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"{\"Name\":");
+            write_string(out, &x.name);
+            out.extend_from_slice(b",\"Value\":");
+            write_string(out, &x.value);
+            out.push(b'}');
+        }
+        out.push(b']');
     }
     if let Some(ts) = d.timestamp_ms {
-        let t = if ts % 1000 == 0 {
-            Value::from(ts / 1000)
-        } else {
-            number(ts as f64 / 1000.0)?
-        };
-        m.insert("Timestamp".into(), t);
+        out.extend_from_slice(b",\"Timestamp\":");
+        if ts % 1000 == 0 {
+            let _ = serde_json::to_writer(&mut *out, &(ts / 1000));
+        } else if !write_number(out, ts as f64 / 1000.0) {
+            return false;
+        }
     }
     match &d.value {
         DatumValue::Single(v) => {
-            m.insert("Value".into(), number(*v)?);
+            out.extend_from_slice(b",\"Value\":");
+            if !write_number(out, *v) {
+                return false;
+            }
         }
         DatumValue::StatisticSet(s) => {
-            m.insert("StatisticValues".into(), statistic_values(s)?);
+            if !write_statistic_values(out, s) {
+                return false;
+            }
         }
         DatumValue::Distribution {
             values,
             counts,
             stats,
         } => {
-            let vs: Option<Vec<Value>> = values.iter().map(|v| number(*v)).collect();
-            let cs: Option<Vec<Value>> = counts.iter().map(|v| number(*v)).collect();
-            m.insert("Values".into(), Value::Array(vs?));
-            m.insert("Counts".into(), Value::Array(cs?));
+            for (key, list) in [
+                (&b",\"Values\":["[..], values),
+                (&b",\"Counts\":["[..], counts),
+            ] {
+                out.extend_from_slice(key);
+                for (i, v) in list.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    if !write_number(out, *v) {
+                        return false;
+                    }
+                }
+                out.push(b']');
+            }
             if let Some(s) = stats {
-                m.insert("StatisticValues".into(), statistic_values(s)?);
+                if !write_statistic_values(out, s) {
+                    return false;
+                }
             }
         }
     }
-    m.insert("Unit".into(), Value::String(d.unit.as_str().to_string()));
-    m.insert(
-        "StorageResolution".into(),
-        Value::from(d.storage_resolution),
-    );
-    Some(Value::Object(m))
+    out.extend_from_slice(b",\"Unit\":");
+    write_string(out, d.unit.as_str());
+    out.extend_from_slice(b",\"StorageResolution\":");
+    let _ = serde_json::to_writer(&mut *out, &d.storage_resolution);
+    out.push(b'}');
+    true
 }
 
-fn statistic_values(s: &StatisticSet) -> Option<Value> {
-    Some(json!({
-        "SampleCount": number(s.sample_count)?,
-        "Sum": number(s.sum)?,
-        "Minimum": number(s.minimum)?,
-        "Maximum": number(s.maximum)?,
-    }))
+fn write_statistic_values(out: &mut Vec<u8>, s: &StatisticSet) -> bool {
+    let fields = [
+        (
+            &b",\"StatisticValues\":{\"SampleCount\":"[..],
+            s.sample_count,
+        ),
+        (&b",\"Sum\":"[..], s.sum),
+        (&b",\"Minimum\":"[..], s.minimum),
+        (&b",\"Maximum\":"[..], s.maximum),
+    ];
+    for (key, v) in fields {
+        out.extend_from_slice(key);
+        if !write_number(out, v) {
+            return false;
+        }
+    }
+    out.push(b'}');
+    true
 }
 
 /// One request body, the number of datums in it and the input range it covers.
@@ -162,42 +216,42 @@ pub fn encode_batches(
     max_datums: usize,
     max_bytes: usize,
 ) -> Vec<EncodedBatch> {
-    let prefix = format!(
-        "{{\"Namespace\":{},\"MetricData\":[",
-        Value::String(namespace.to_string())
-    );
-    let suffix = "]}";
+    let mut prefix = b"{\"Namespace\":".to_vec();
+    write_string(&mut prefix, namespace);
+    prefix.extend_from_slice(b",\"MetricData\":[");
+    let suffix = b"]}";
     let mut out = Vec::new();
-    let mut body = prefix.clone().into_bytes();
+    let mut body = prefix.clone();
     let mut count = 0usize;
     let mut start = 0usize;
     for (i, d) in datums.iter().enumerate() {
-        let Some(v) = datum_json(d) else {
+        let before = body.len();
+        if count > 0 {
+            body.push(b',');
+        }
+        if !write_datum(&mut body, d) {
+            body.truncate(before);
             tracing::warn!(metric = %d.metric_name, "datum with a non-finite number dropped");
             continue;
-        };
-        let Ok(bytes) = serde_json::to_vec(&v) else {
-            continue;
-        };
-        let would_be = body.len() + usize::from(count > 0) + bytes.len() + suffix.len();
-        if count > 0 && (count >= max_datums.max(1) || would_be > max_bytes) {
-            body.extend_from_slice(suffix.as_bytes());
+        }
+        if count > 0 && (count >= max_datums.max(1) || body.len() + suffix.len() > max_bytes) {
+            // Move this datum (without its comma) into a fresh body; seal the full one.
+            let mut next = prefix.clone();
+            next.extend_from_slice(&body[before + 1..]);
+            body.truncate(before);
+            body.extend_from_slice(suffix);
             out.push(EncodedBatch {
-                body: std::mem::replace(&mut body, prefix.clone().into_bytes()),
+                body: std::mem::replace(&mut body, next),
                 datums: count,
                 range: start..i,
             });
             count = 0;
             start = i;
         }
-        if count > 0 {
-            body.push(b',');
-        }
-        body.extend_from_slice(&bytes);
         count += 1;
     }
     if count > 0 {
-        body.extend_from_slice(suffix.as_bytes());
+        body.extend_from_slice(suffix);
         out.push(EncodedBatch {
             body,
             datums: count,
@@ -390,6 +444,7 @@ mod tests {
     use crate::ship::test_server::{Reply, TestServer};
     use hostwatch_aws::sigv4::{parse_authorization, request_time, verify, SignableRequest};
     use hostwatch_model::{Dimension, StatisticSet, Unit};
+    use serde_json::{json, Value};
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn datum(name: &str, v: f64) -> MetricDatum {
@@ -401,6 +456,11 @@ mod tests {
             unit: Unit::Percent,
             storage_resolution: 1,
         }
+    }
+
+    fn datum_json(d: &MetricDatum) -> Option<Value> {
+        let mut out = Vec::new();
+        write_datum(&mut out, d).then(|| serde_json::from_slice(&out).unwrap())
     }
 
     #[test]
