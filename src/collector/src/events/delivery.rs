@@ -354,8 +354,8 @@ impl EventService {
 
     async fn send(&self, kind: &TargetKind, d: &Delivery, payload: &str) -> Result<(), String> {
         match kind {
-            TargetKind::Http { host, port, path } => {
-                target::http_post(host, *port, path, &d.target.headers, payload).await
+            TargetKind::Http(url) => {
+                target::http_post(&self.http_client(), url, &d.target.headers, payload).await
             }
             TargetKind::LogGroup(group) => {
                 self.write_log(group, &d.rule_name, d.ingestion_ms, payload)

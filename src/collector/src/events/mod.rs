@@ -19,6 +19,8 @@
 //!   that bus whose pattern matches (no pattern: every event), whether or not a rule matched,
 //!   in the same transaction as its deliveries. Replayed events are never archived. Retention
 //!   is applied by a sweep in the delivery loop, on the injected clock.
+//! - The collector's own `Collector Started` / `Collector Stopping` events ([`lifecycle`]) go
+//!   on the default bus.
 //! - Replays ([`replay`]) run in the delivery loop, a batch per tick, each batch's deliveries
 //!   committed together with the replay's new cursor, so a replay survives restarts without
 //!   repeating or skipping an event.
@@ -27,6 +29,7 @@ pub mod archive;
 pub mod cron;
 pub mod delivery;
 pub mod input;
+pub mod lifecycle;
 pub mod logs_sink;
 pub mod matching;
 pub mod model;
@@ -163,6 +166,7 @@ pub struct EventService {
     account: String,
     config: RwLock<Config>,
     replays: Mutex<BTreeMap<String, Replay>>,
+    http: RwLock<reqwest::Client>,
     ddl: tokio::sync::Mutex<()>,
     logs: Mutex<Option<Weak<dyn target::LogSink>>>,
     alarms: Mutex<Option<Arc<AlarmService>>>,
@@ -209,6 +213,11 @@ impl EventService {
             account: account.to_string(),
             config: RwLock::new(config),
             replays: Mutex::new(replays),
+            http: RwLock::new(
+                target::http_client(None).map_err(|e| {
+                    StoreError::Io(std::io::Error::other(format!("HTTP client: {e}")))
+                })?,
+            ),
             ddl: tokio::sync::Mutex::new(()),
             logs: Mutex::new(None),
             alarms: Mutex::new(None),
@@ -220,6 +229,19 @@ impl EventService {
     /// The injected clock.
     pub fn clock(&self) -> &SharedClock {
         &self.clock
+    }
+
+    /// Trust the certificates of `pem` (a PEM bundle), besides the WebPKI roots, for
+    /// `https://` targets.
+    pub fn set_target_ca(&self, pem: &[u8]) -> Result<(), String> {
+        let client = target::http_client(Some(pem))?;
+        *self.http.write().unwrap_or_else(|p| p.into_inner()) = client;
+        Ok(())
+    }
+
+    /// The HTTP client of HTTP targets (cheap to clone: one shared connection pool).
+    pub fn http_client(&self) -> reqwest::Client {
+        self.http.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// The durable store.
