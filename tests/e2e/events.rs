@@ -1,13 +1,15 @@
 //! The AWS CLI drives EventBridge on the collector: rules, targets and PutEvents deliver to a
 //! tiny HTTP server on loopback through an InputTransformer; alarm state and configuration
 //! changes reach rules on the default bus; an archive replays events to the HTTP server again
-//! with `replay-name`; the collector's own lifecycle events reach a rule.
+//! with `replay-name`; the collector's own lifecycle events reach a rule; an `https://` target
+//! signed by a CA given in `[events] target_ca_bundle` receives events.
 
-use crate::util::{iso, now_secs, wait_for, Collector};
+use crate::util::{iso, now_secs, py_dir, wait_for, Collector};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -397,4 +399,157 @@ fn collector_lifecycle_events_reach_a_rule() {
     assert_eq!(started["detail-type"], "Collector Started");
     assert_eq!(started["detail"]["endpoint"], c.endpoint.as_str());
     assert!(started["detail"]["pid"].is_u64(), "{started}");
+}
+
+fn openssl(args: &[&str], dir: &Path) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA (`ca.pem`) and a server certificate for 127.0.0.1 signed by it (`server.pem`,
+/// `server.key`) in `dir`.
+fn make_ca_and_server_cert(dir: &Path) {
+    openssl(
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=hostwatch e2e CA",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+        ],
+        dir,
+    );
+    openssl(
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+        ],
+        dir,
+    );
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-extfile",
+            "ext.cnf",
+            "-out",
+            "server.pem",
+        ],
+        dir,
+    );
+}
+
+/// The Python HTTPS endpoint; killed on drop.
+struct HttpsSink(std::process::Child);
+
+impl Drop for HttpsSink {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn https_targets_trust_the_configured_ca_bundle() {
+    let dir = tempfile::tempdir().unwrap();
+    make_ca_and_server_cert(dir.path());
+    let mut child = Command::new("python3")
+        .arg(py_dir().join("https_sink.py"))
+        .arg(dir.path().join("server.pem"))
+        .arg(dir.path().join("server.key"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the HTTPS endpoint");
+    let stdout = child.stdout.take().unwrap();
+    let _sink = HttpsSink(child);
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let first = lines.recv_timeout(Duration::from_secs(30)).unwrap();
+    let port: u16 = first.strip_prefix("port ").unwrap().parse().unwrap();
+    let config = dir.path().join("collector.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[events]\ntarget_ca_bundle = \"{}\"\n",
+            dir.path().join("ca.pem").display()
+        ),
+    )
+    .unwrap();
+    let c = Collector::start_with(
+        &dir.path().join("data"),
+        &["--config", config.to_str().unwrap()],
+    );
+    c.aws_json(&[
+        "events",
+        "put-rule",
+        "--name",
+        "secure",
+        "--event-pattern",
+        r#"{"source":["e2e.tls"]}"#,
+    ]);
+    let targets = json!([{"Id": "hook",
+        "Arn": format!("arn:hostwatch:http:::https://127.0.0.1:{port}/hook"),
+        "InputPath": "$.detail"}]);
+    c.aws_json(&[
+        "events",
+        "put-targets",
+        "--rule",
+        "secure",
+        "--targets",
+        &targets.to_string(),
+    ]);
+    let entries = json!([{"Source": "e2e.tls", "DetailType": "T", "Detail": "{\"n\":1}"}]);
+    let out = c.aws_json(&["events", "put-events", "--entries", &entries.to_string()]);
+    assert_eq!(out["FailedEntryCount"], 0, "{out}");
+    let body = lines
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the HTTPS target received the event");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap(),
+        json!({"n": 1})
+    );
 }
