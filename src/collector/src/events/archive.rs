@@ -5,7 +5,9 @@
 //! [`crate::store::events`]) in the same transaction as the event's deliveries, whether or not
 //! a rule matched; replayed events (those carrying `replay-name`) are never archived, as with
 //! EventBridge. An archived event keeps its envelope (its `id` too); its event time (the
-//! envelope's `time`) orders replays and selects their window.
+//! envelope's `time`) orders replays and selects their window. `Scheduled Event`s are not
+//! archived (they go from a schedule straight to its rule's targets, not through a bus). An
+//! archive outlives a deleted bus (its events stay readable; a replay of it then fails).
 //!
 //! Retention: an archive with `RetentionDays` > 0 loses events stored more than that many days
 //! ago. The delivery loop sweeps every [`SWEEP_EVERY_MS`] on the injected clock; the counters

@@ -7,7 +7,8 @@
 //!   an uncommitted change.
 //! - [`EventService::put_events`] matches events against the enabled rules of their bus and
 //!   commits one queue row per matched (event, target) before it returns: an event PutEvents
-//!   acknowledged is delivered even across a crash. Events matching no rule are not stored.
+//!   acknowledged is delivered even across a crash. Events matching no rule (and no archive)
+//!   are not stored.
 //! - The delivery loop ([`delivery`]) runs [`EventService::tick`]: it routes new alarm events
 //!   from the alarm outbox through the default bus, fires due schedules, and delivers due queue
 //!   rows at least once, retrying with exponential backoff within the target's
