@@ -15,6 +15,9 @@
 //! [[keys]]                         # with none, a key pair is generated on first start
 //! access_key_id = "AKIA..."
 //! secret_access_key = "..."
+//!
+//! [events]                         # optional
+//! target_ca_bundle = "/etc/hostwatch/targets-ca.pem"  # extra CAs for https:// HTTP targets
 //! ```
 //! Command-line flags override the file. Unknown fields are an error.
 
@@ -68,6 +71,18 @@ pub struct CollectorConfig {
     pub tls: Option<TlsConfig>,
     #[serde(default)]
     pub keys: Vec<KeyConfig>,
+    #[serde(default)]
+    pub events: EventsConfig,
+}
+
+/// `[events]`: event routing options.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct EventsConfig {
+    /// A PEM bundle of CA certificates trusted for `https://` HTTP targets, besides the
+    /// WebPKI roots (e.g. an internal CA or a self-signed endpoint).
+    #[serde(default)]
+    pub target_ca_bundle: Option<PathBuf>,
 }
 
 fn default_listen() -> SocketAddr {
@@ -100,6 +115,7 @@ impl Default for CollectorConfig {
             max_inflight_requests: DEFAULT_MAX_INFLIGHT,
             tls: None,
             keys: Vec::new(),
+            events: EventsConfig::default(),
         }
     }
 }
@@ -149,6 +165,16 @@ mod tests {
         assert_eq!(c.listen.port(), 9999);
         assert_eq!(c.keys.len(), 1);
         assert_eq!(c.region, "us-east-1");
+        assert_eq!(c.events.target_ca_bundle, None);
+        let c = CollectorConfig::from_toml(
+            "[events]\ntarget_ca_bundle = \"/etc/ca.pem\"\n",
+            Path::new("x.toml"),
+        )
+        .unwrap();
+        assert_eq!(
+            c.events.target_ca_bundle.as_deref(),
+            Some(Path::new("/etc/ca.pem"))
+        );
         let e = CollectorConfig::from_toml("lisen = \"x\"", Path::new("x.toml")).unwrap_err();
         assert!(e.to_string().contains("lisen"), "{e}");
     }

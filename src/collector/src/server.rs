@@ -82,6 +82,10 @@ pub struct Running {
     alarms: crate::alarms::scheduler::Scheduler,
     /// The event delivery loop.
     events: crate::events::Worker,
+    /// The event service (for the `Collector Stopping` event).
+    event_service: Arc<crate::events::EventService>,
+    /// When serving started (clock ms).
+    started_ms: i64,
 }
 
 impl Running {
@@ -93,6 +97,17 @@ impl Running {
             Err(e) => Err(std::io::Error::other(e)),
         };
         self.alarms.stop().await;
+        let svc = &self.event_service;
+        let uptime_s = (svc.clock().now_ms() - self.started_ms) / 1000;
+        match svc.collector_stopping(uptime_s).await {
+            // One last delivery round; what it cannot deliver stays queued for the next start.
+            Ok(()) => match tokio::time::timeout(grace, svc.tick()).await {
+                Ok(Err(e)) => tracing::warn!(error = %e, "Last event delivery round failed."),
+                Err(_) => tracing::warn!("Last event delivery round timed out."),
+                Ok(Ok(_)) => {}
+            },
+            Err(e) => tracing::warn!(error = %e, "Cannot record the Collector Stopping event."),
+        }
         self.events.stop().await;
         served
     }
@@ -149,6 +164,13 @@ pub async fn serve(config: CollectorConfig, clock: SharedClock) -> Result<Runnin
         &config.account_id,
     )?;
     events.attach_alarms(alarms.clone());
+    if let Some(bundle) = &config.events.target_ca_bundle {
+        let pem = std::fs::read(bundle)
+            .map_err(|e| CollectorError::Tls(format!("{}: {e}", bundle.display())))?;
+        events
+            .set_target_ca(&pem)
+            .map_err(|e| CollectorError::Tls(format!("{}: {e}", bundle.display())))?;
+    }
     let state = Arc::new(AppState {
         keys,
         clock,
@@ -201,6 +223,14 @@ pub async fn serve(config: CollectorConfig, clock: SharedClock) -> Result<Runnin
             tokio::spawn(async move { server.serve(service).await })
         }
     };
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    events
+        .collector_started(&format!("{scheme}://{addr}"))
+        .await?;
     Ok(Running {
         addr,
         generated_credentials: generated,
@@ -209,6 +239,8 @@ pub async fn serve(config: CollectorConfig, clock: SharedClock) -> Result<Runnin
         task,
         alarms: alarms.start(),
         events: events_worker,
+        started_ms: events.clock().now_ms(),
+        event_service: events,
     })
 }
 

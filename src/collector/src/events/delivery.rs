@@ -4,8 +4,10 @@
 //! cursor are routed through the default bus, the deliveries and the new cursor committed
 //! together; (2) every enabled scheduled rule on the default bus whose next firing is due fires
 //! once (missed firings collapse into one), the `Scheduled Event` deliveries and the firing
-//! time committed together; (3) due queue rows are attempted, oldest first, up to 16 at a
-//! time (no ordering between deliveries is promised, as with EventBridge).
+//! time committed together; (3) every active replay advances by one batch ([`super::replay`]);
+//! (4) archive retention is swept once a minute ([`super::archive`]); (5) due queue rows are
+//! attempted, oldest first, up to 16 at a time (no ordering between deliveries is promised, as
+//! with EventBridge).
 //!
 //! Failure handling per row: success deletes it. A failure counts an attempt; when
 //! `attempts > MaximumRetryAttempts` or the event is older than `MaximumEventAgeInSeconds`
@@ -24,7 +26,7 @@ use super::target::{self, TargetKind};
 use super::EventService;
 use crate::alarms::events::{uuid_v4, EventPublisher, Outgoing, PublishError};
 use crate::alarms::timefmt::event_time;
-use crate::store::events::{schedule_cursor, Job, Queued, ALARM_CURSOR};
+use crate::store::events::{schedule_cursor, Batch, Job, Queued, ALARM_CURSOR};
 use crate::store::StoreError;
 
 /// Queue rows attempted per tick.
@@ -44,6 +46,7 @@ const IDLE: Duration = Duration::from_secs(1);
 #[derive(Debug, Default)]
 pub struct TickState {
     alarm_cursor: Option<i64>,
+    last_sweep_ms: Option<i64>,
 }
 
 /// What one tick did (tests, logs).
@@ -51,6 +54,7 @@ pub struct TickState {
 pub struct TickReport {
     pub alarm_events: usize,
     pub scheduled: usize,
+    pub replayed: usize,
     pub delivered: usize,
     pub retried: usize,
     pub dead_lettered: usize,
@@ -150,8 +154,16 @@ impl EventService {
         let mut report = TickReport {
             alarm_events: self.route_alarms(&mut state, now).await?,
             scheduled: self.fire_schedules(now).await?,
+            replayed: self.run_replays(now).await?,
             ..TickReport::default()
         };
+        if state
+            .last_sweep_ms
+            .is_none_or(|t| now - t >= super::archive::SWEEP_EVERY_MS)
+        {
+            self.sweep_archives(now).await?;
+            state.last_sweep_ms = Some(now);
+        }
         let mut running = tokio::task::JoinSet::new();
         let mut first_error = None;
         for q in self.store.due(now, BATCH)? {
@@ -188,12 +200,9 @@ impl EventService {
             return Ok(0);
         };
         let events: Vec<Value> = entries.iter().filter_map(Outgoing::event_json).collect();
-        let deliveries: Vec<Delivery> = events
-            .iter()
-            .flat_map(|e| self.route(DEFAULT_BUS, e, now, 0))
-            .collect();
-        self.enqueue(deliveries, now, Some((ALARM_CURSOR.to_string(), last)))
-            .await?;
+        let mut batch = self.accept(DEFAULT_BUS, &events, now, 0);
+        batch.cursor = Some((ALARM_CURSOR.to_string(), last));
+        self.enqueue(batch).await?;
         state.alarm_cursor = Some(last);
         Ok(events.len())
     }
@@ -250,8 +259,13 @@ impl EventService {
                     hops: 0,
                 })
                 .collect();
-            let cursor = (schedule_cursor(&e.rule.bus, &e.rule.name), now);
-            self.enqueue(deliveries, now, Some(cursor)).await?;
+            self.enqueue(Batch {
+                deliveries,
+                next_ms: now,
+                cursor: Some((schedule_cursor(&e.rule.bus, &e.rule.name), now)),
+                ..Batch::default()
+            })
+            .await?;
         }
         Ok(fired)
     }
@@ -319,8 +333,9 @@ impl EventService {
             if !exists {
                 return Outcome::Failed(format!("Event bus {bus} does not exist."));
             }
-            let deliveries = self.route(bus, &d.event, self.clock.now_ms(), d.hops + 1);
-            return match self.enqueue(deliveries, self.clock.now_ms(), None).await {
+            let now = self.clock.now_ms();
+            let batch = self.accept(bus, std::slice::from_ref(&d.event), now, d.hops + 1);
+            return match self.enqueue(batch).await {
                 Ok(()) => Outcome::Delivered,
                 Err(e) => Outcome::Failed(e.to_string()),
             };
@@ -339,8 +354,8 @@ impl EventService {
 
     async fn send(&self, kind: &TargetKind, d: &Delivery, payload: &str) -> Result<(), String> {
         match kind {
-            TargetKind::Http { host, port, path } => {
-                target::http_post(host, *port, path, &d.target.headers, payload).await
+            TargetKind::Http(url) => {
+                target::http_post(&self.http_client(), url, &d.target.headers, payload).await
             }
             TargetKind::LogGroup(group) => {
                 self.write_log(group, &d.rule_name, d.ingestion_ms, payload)

@@ -7,21 +7,35 @@
 //!   an uncommitted change.
 //! - [`EventService::put_events`] matches events against the enabled rules of their bus and
 //!   commits one queue row per matched (event, target) before it returns: an event PutEvents
-//!   acknowledged is delivered even across a crash. Events matching no rule are not stored.
+//!   acknowledged is delivered even across a crash. Events matching no rule (and no archive)
+//!   are not stored.
 //! - The delivery loop ([`delivery`]) runs [`EventService::tick`]: it routes new alarm events
 //!   from the alarm outbox through the default bus, fires due schedules, and delivers due queue
 //!   rows at least once, retrying with exponential backoff within the target's
 //!   `RetryPolicy`, then dead-lettering. All time comes from the injected clock.
 //! - Targets are described in [`target`]; input rendering in [`input`]; schedules in
 //!   [`schedule`] and [`cron`]; rule matching goes through [`matching`].
+//! - Archives ([`archive`]): every event accepted on a bus (PutEvents, alarm events, events
+//!   forwarded bus-to-bus, the collector's own lifecycle events) is copied into each archive of
+//!   that bus whose pattern matches (no pattern: every event), whether or not a rule matched,
+//!   in the same transaction as its deliveries. Replayed events are never archived. Retention
+//!   is applied by a sweep in the delivery loop, on the injected clock.
+//! - The collector's own `Collector Started` / `Collector Stopping` events ([`lifecycle`]) go
+//!   on the default bus.
+//! - Replays ([`replay`]) run in the delivery loop, a batch per tick, each batch's deliveries
+//!   committed together with the replay's new cursor, so a replay survives restarts without
+//!   repeating or skipping an event.
 
+pub mod archive;
 pub mod cron;
 pub mod delivery;
 pub mod input;
+pub mod lifecycle;
 pub mod logs_sink;
 pub mod matching;
 pub mod model;
 pub mod pattern;
+pub mod replay;
 pub mod schedule;
 pub mod target;
 
@@ -32,9 +46,9 @@ use std::sync::{Arc, Mutex, RwLock, Weak};
 
 use crate::alarms::AlarmService;
 use crate::clock::SharedClock;
-use crate::store::events::{EventStore, Job};
+use crate::store::events::{Batch, EventStore, Job};
 use crate::store::StoreError;
-use model::{Bus, Delivery, Rule, DEFAULT_BUS};
+use model::{Archive, Archived, Bus, Delivery, Replay, Rule, DEFAULT_BUS};
 
 pub use delivery::{TickReport, Worker};
 
@@ -66,11 +80,46 @@ impl RuleEntry {
     }
 }
 
+/// An archive with its compiled pattern.
+#[derive(Debug, Clone)]
+pub struct ArchiveEntry {
+    pub archive: Archive,
+    /// `None` when the archive has no pattern (it takes every event of its bus).
+    pub pattern: Option<matching::Compiled>,
+    /// False when the stored pattern no longer compiles: the archive then takes nothing.
+    pub usable: bool,
+}
+
+impl ArchiveEntry {
+    /// Compile a stored archive; a stored pattern that no longer parses archives nothing
+    /// (logged) rather than failing the start.
+    pub fn new(archive: Archive) -> ArchiveEntry {
+        let compiled = archive.event_pattern.as_deref().map(matching::compile);
+        if let Some(Err(e)) = &compiled {
+            tracing::warn!(archive = archive.name, error = %e, "Stored pattern rejected.");
+        }
+        ArchiveEntry {
+            usable: !matches!(compiled, Some(Err(_))),
+            pattern: compiled.and_then(Result::ok),
+            archive,
+        }
+    }
+
+    /// True when `event` on the archive's bus goes into the archive.
+    pub fn takes(&self, event: &Value) -> bool {
+        self.usable
+            && event.get("replay-name").is_none()
+            && self.pattern.as_ref().is_none_or(|p| p.matches(event))
+    }
+}
+
 /// The routing configuration.
 #[derive(Debug, Default, Clone)]
 pub struct Config {
     /// Custom buses by name.
     pub buses: BTreeMap<String, Bus>,
+    /// Archives by name.
+    pub archives: BTreeMap<String, ArchiveEntry>,
     /// Rules by (bus, name).
     pub rules: BTreeMap<(String, String), RuleEntry>,
     /// Per bus, the enabled rules with a pattern, compiled together (see [`Config::reindex`]).
@@ -117,6 +166,8 @@ pub struct EventService {
     region: String,
     account: String,
     config: RwLock<Config>,
+    replays: Mutex<BTreeMap<String, Replay>>,
+    http: RwLock<reqwest::Client>,
     ddl: tokio::sync::Mutex<()>,
     logs: Mutex<Option<Weak<dyn target::LogSink>>>,
     alarms: Mutex<Option<Arc<AlarmService>>>,
@@ -147,13 +198,27 @@ impl EventService {
                 .rules
                 .insert((r.bus.clone(), r.name.clone()), RuleEntry::new(r));
         }
+        for a in loaded.archives {
+            config.archives.insert(a.name.clone(), ArchiveEntry::new(a));
+        }
         config.reindex();
+        let replays = loaded
+            .replays
+            .into_iter()
+            .map(|r| (r.name.clone(), r))
+            .collect();
         Ok(Arc::new(EventService {
             store,
             clock,
             region: region.to_string(),
             account: account.to_string(),
             config: RwLock::new(config),
+            replays: Mutex::new(replays),
+            http: RwLock::new(
+                target::http_client(None).map_err(|e| {
+                    StoreError::Io(std::io::Error::other(format!("HTTP client: {e}")))
+                })?,
+            ),
             ddl: tokio::sync::Mutex::new(()),
             logs: Mutex::new(None),
             alarms: Mutex::new(None),
@@ -165,6 +230,19 @@ impl EventService {
     /// The injected clock.
     pub fn clock(&self) -> &SharedClock {
         &self.clock
+    }
+
+    /// Trust the certificates of `pem` (a PEM bundle), besides the WebPKI roots, for
+    /// `https://` targets.
+    pub fn set_target_ca(&self, pem: &[u8]) -> Result<(), String> {
+        let client = target::http_client(Some(pem))?;
+        *self.http.write().unwrap_or_else(|p| p.into_inner()) = client;
+        Ok(())
+    }
+
+    /// The HTTP client of HTTP targets (cheap to clone: one shared connection pool).
+    pub fn http_client(&self) -> reqwest::Client {
+        self.http.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// The durable store.
@@ -258,36 +336,94 @@ impl EventService {
         })
     }
 
-    /// Accept events for `bus`: route them and commit their deliveries before returning.
-    pub async fn put_events(&self, bus: &str, events: &[Value]) -> Result<(), StoreError> {
-        let now = self.clock.now_ms();
-        let deliveries: Vec<Delivery> = events
-            .iter()
-            .flat_map(|e| self.route(bus, e, now, 0))
-            .collect();
-        self.enqueue(deliveries, now, None).await
+    /// The writes that accepting `events` on `bus` causes: deliveries to the targets of the
+    /// matching rules and copies in the matching archives of the bus.
+    pub fn accept(&self, bus: &str, events: &[Value], now: i64, hops: u32) -> Batch {
+        let mut batch = Batch {
+            next_ms: now,
+            ..Batch::default()
+        };
+        for e in events {
+            batch.deliveries.extend(self.route(bus, e, now, hops));
+            self.archive_into(bus, e, now, &mut batch.archived);
+        }
+        batch
     }
 
-    async fn enqueue(
-        &self,
-        deliveries: Vec<Delivery>,
-        now: i64,
-        cursor: Option<(String, i64)>,
-    ) -> Result<(), StoreError> {
-        if deliveries.is_empty() && cursor.is_none() {
+    /// Add `event` (accepted on `bus`) to every archive of the bus that takes it.
+    fn archive_into(&self, bus: &str, event: &Value, now: i64, out: &mut Vec<Archived>) {
+        self.with_config(|c| {
+            let mut body: Option<String> = None;
+            for a in c.archives.values() {
+                if a.archive.bus != bus || !a.takes(event) {
+                    continue;
+                }
+                let text = body.get_or_insert_with(|| event.to_string()).clone();
+                out.push(Archived {
+                    archive: a.archive.name.clone(),
+                    event_ms: archive::event_time_ms(event).unwrap_or(now),
+                    stored_ms: now,
+                    body: text,
+                });
+            }
+        });
+    }
+
+    /// Accept events for `bus`: route and archive them, and commit before returning.
+    pub async fn put_events(&self, bus: &str, events: &[Value]) -> Result<(), StoreError> {
+        let now = self.clock.now_ms();
+        self.enqueue(self.accept(bus, events, now, 0)).await
+    }
+
+    /// Commit a batch and wake the delivery loop when it queued deliveries.
+    async fn enqueue(&self, batch: Batch) -> Result<(), StoreError> {
+        if batch.is_empty() {
             return Ok(());
         }
-        let any = !deliveries.is_empty();
-        self.store
-            .submit(Job::Enqueue {
-                deliveries,
-                next_ms: now,
-                cursor,
-            })
-            .await?;
+        let any = !batch.deliveries.is_empty();
+        self.store.submit(Job::Enqueue(Box::new(batch))).await?;
         if any {
             self.wake.notify_one();
         }
         Ok(())
+    }
+
+    /// Read the replays.
+    pub fn with_replays<R>(&self, f: impl FnOnce(&BTreeMap<String, Replay>) -> R) -> R {
+        f(&lock(&self.replays))
+    }
+
+    /// Commit a replay, then record it in memory. Call while holding [`Self::ddl`].
+    pub async fn save_replay(&self, replay: Replay) -> Result<(), StoreError> {
+        self.store
+            .submit(Job::PutReplay(Box::new(replay.clone())))
+            .await?;
+        self.remember_replay(replay);
+        Ok(())
+    }
+
+    /// Record a committed replay in memory; wake the loop while it has work left.
+    fn remember_replay(&self, replay: Replay) {
+        let active = replay.state.active();
+        lock(&self.replays).insert(replay.name.clone(), replay);
+        if active {
+            self.wake.notify_one();
+        }
+    }
+
+    /// `arn:aws:events:REGION:ACCOUNT:archive/NAME`.
+    pub fn archive_arn(&self, name: &str) -> String {
+        format!(
+            "arn:aws:events:{}:{}:archive/{name}",
+            self.region, self.account
+        )
+    }
+
+    /// `arn:aws:events:REGION:ACCOUNT:replay/NAME`.
+    pub fn replay_arn(&self, name: &str) -> String {
+        format!(
+            "arn:aws:events:{}:{}:replay/{name}",
+            self.region, self.account
+        )
     }
 }

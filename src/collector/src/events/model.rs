@@ -135,3 +135,101 @@ pub struct Delivery {
     #[serde(default)]
     pub hops: u32,
 }
+
+/// An archive of a bus's events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Archive {
+    pub name: String,
+    /// The source bus (by name).
+    pub bus: String,
+    pub event_pattern: Option<String>,
+    /// Days an archived event is kept; 0 keeps it forever.
+    pub retention_days: u32,
+    pub description: Option<String>,
+    pub created_ms: i64,
+}
+
+/// Where a replay is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReplayState {
+    Starting,
+    Running,
+    Cancelling,
+    Completed,
+    Cancelled,
+    Failed,
+}
+
+impl ReplayState {
+    /// The API spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReplayState::Starting => "STARTING",
+            ReplayState::Running => "RUNNING",
+            ReplayState::Cancelling => "CANCELLING",
+            ReplayState::Completed => "COMPLETED",
+            ReplayState::Cancelled => "CANCELLED",
+            ReplayState::Failed => "FAILED",
+        }
+    }
+
+    /// Parse the API spelling.
+    pub fn parse(s: &str) -> Option<ReplayState> {
+        [
+            ReplayState::Starting,
+            ReplayState::Running,
+            ReplayState::Cancelling,
+            ReplayState::Completed,
+            ReplayState::Cancelled,
+            ReplayState::Failed,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
+
+    /// True while the replay still has work to do (it counts against the concurrency limit).
+    pub fn active(self) -> bool {
+        matches!(
+            self,
+            ReplayState::Starting | ReplayState::Running | ReplayState::Cancelling
+        )
+    }
+}
+
+/// A replay of an archive's events onto its bus.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Replay {
+    pub name: String,
+    pub description: Option<String>,
+    /// The archive replayed (by name).
+    pub archive: String,
+    /// The destination bus (the archive's source bus).
+    pub bus: String,
+    /// Rule ARNs the replayed events go to; empty = every rule of the bus.
+    pub filter_arns: Vec<String>,
+    /// Event-time window, ms, both ends included.
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub state: ReplayState,
+    pub state_reason: Option<String>,
+    /// When StartReplay was called, ms.
+    pub replay_start_ms: i64,
+    /// When the replay reached a final state, ms.
+    pub replay_end_ms: Option<i64>,
+    /// Event time of the last event replayed, ms.
+    pub last_replayed_ms: Option<i64>,
+    /// Position in the archive: (event time, row id) of the last event replayed.
+    pub cursor: (i64, i64),
+}
+
+/// One event as written into an archive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Archived {
+    pub archive: String,
+    /// The event's `time`, ms.
+    pub event_ms: i64,
+    /// When the event was archived, ms (retention counts from here).
+    pub stored_ms: i64,
+    /// The event envelope as JSON text.
+    pub body: String,
+}

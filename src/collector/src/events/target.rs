@@ -2,7 +2,7 @@
 //!
 //! | kind | `Arn` | delivery |
 //! |---|---|---|
-//! | HTTP endpoint | `arn:hostwatch:http:::http://HOST[:PORT]/PATH` | `POST` of the payload with `Content-Type: application/json` and the target's `HttpParameters.HeaderParameters`; any 2xx answer within 5 s is success. Only plain `http://` URLs. |
+//! | HTTP endpoint | `arn:hostwatch:http:::http[s]://HOST[:PORT]/PATH` | `POST` of the payload with `Content-Type: application/json` and the target's `HttpParameters.HeaderParameters`; any 2xx answer within 5 s is success. `https://` is verified against the WebPKI roots plus the collector's `events.target_ca_bundle` (see [`http_client`]). |
 //! | log group of this collector | `arn:aws:logs:REGION:ACCOUNT:log-group:NAME[:*]` | one log event (timestamp = event ingestion time) in a stream named after the rule, in the existing group; the stream is created when missing |
 //! | event bus of this collector | `arn:aws:events:REGION:ACCOUNT:event-bus/NAME` | the original event is put on that bus (input options do not apply) |
 //! | local command | `arn:hostwatch:command:::/ABS/PROGRAM [ARG ...]` | the program runs directly (no shell; arguments split on spaces), the payload on its stdin; exit status 0 within 10 s is success, otherwise it is killed |
@@ -16,7 +16,6 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Timeout of one HTTP delivery.
 pub const HTTP_TIMEOUT: Duration = Duration::from_secs(5);
@@ -30,11 +29,8 @@ const FILE: &str = "arn:hostwatch:file:::";
 /// A parsed target ARN.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TargetKind {
-    Http {
-        host: String,
-        port: u16,
-        path: String,
-    },
+    /// An `http://` or `https://` URL.
+    Http(String),
     LogGroup(String),
     Bus(String),
     Command(Vec<String>),
@@ -44,36 +40,14 @@ pub enum TargetKind {
 /// Parse a target ARN; the error says why it is not usable.
 pub fn parse(arn: &str) -> Result<TargetKind, String> {
     if let Some(url) = arn.strip_prefix(HTTP) {
-        let rest = url
-            .strip_prefix("http://")
-            .ok_or_else(|| "only http:// endpoints are supported".to_string())?;
-        let (authority, path) = match rest.find('/') {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, "/"),
-        };
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => (
-                h,
-                p.parse::<u16>()
-                    .map_err(|_| format!("bad port in {authority}"))?,
-            ),
-            _ => (authority, 80),
-        };
-        if host.is_empty()
-            || path
-                .bytes()
-                .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
-        {
-            return Err("malformed URL".to_string());
+        let parsed = reqwest::Url::parse(url).map_err(|e| format!("malformed URL: {e}"))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err("only http:// and https:// endpoints are supported".to_string());
         }
-        return Ok(TargetKind::Http {
-            host: host
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .to_string(),
-            port,
-            path: path.to_string(),
-        });
+        if parsed.host_str().is_none_or(str::is_empty) {
+            return Err("malformed URL: no host".to_string());
+        }
+        return Ok(TargetKind::Http(parsed.to_string()));
     }
     if let Some(cmd) = arn.strip_prefix(COMMAND) {
         let argv: Vec<String> = cmd
@@ -125,57 +99,61 @@ pub trait LogSink: Send + Sync + std::fmt::Debug {
     ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
 }
 
-/// POST `body` to an HTTP endpoint.
+/// The HTTP client of HTTP targets: [`HTTP_TIMEOUT`] per delivery, connections kept alive
+/// between deliveries, `https://` verified against the WebPKI roots plus every certificate of
+/// `extra_ca_pem` (a PEM bundle; `events.target_ca_bundle` in the collector's config).
+pub fn http_client(extra_ca_pem: Option<&[u8]>) -> Result<reqwest::Client, String> {
+    let mut builder = reqwest::Client::builder()
+        .timeout(HTTP_TIMEOUT)
+        .user_agent("hostwatch-events")
+        .redirect(reqwest::redirect::Policy::none());
+    if let Some(pem) = extra_ca_pem {
+        let certs = reqwest::Certificate::from_pem_bundle(pem)
+            .map_err(|e| format!("not a PEM certificate bundle: {e}"))?;
+        if certs.is_empty() {
+            return Err("no certificate in the bundle".to_string());
+        }
+        for c in certs {
+            builder = builder.add_root_certificate(c);
+        }
+    }
+    builder.build().map_err(|e| e.to_string())
+}
+
+/// POST `body` to an HTTP endpoint; success is a 2xx answer within [`HTTP_TIMEOUT`].
 pub async fn http_post(
-    host: &str,
-    port: u16,
-    path: &str,
+    client: &reqwest::Client,
+    url: &str,
     headers: &[(String, String)],
     body: &str,
 ) -> Result<(), String> {
-    let run = async {
-        let mut s = tokio::net::TcpStream::connect((host, port))
-            .await
-            .map_err(|e| format!("connect {host}:{port}: {e}"))?;
-        let mut req = format!(
-            "POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n\
-             Content-Length: {}\r\nConnection: close\r\nUser-Agent: hostwatch-events\r\n",
-            body.len()
-        );
-        for (k, v) in headers {
-            req.push_str(&format!("{k}: {v}\r\n"));
-        }
-        req.push_str("\r\n");
-        s.write_all(req.as_bytes())
-            .await
-            .map_err(|e| e.to_string())?;
-        s.write_all(body.as_bytes())
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut head = Vec::with_capacity(256);
-        let mut buf = [0u8; 256];
-        while !head.windows(2).any(|w| w == b"\r\n") {
-            let n = s.read(&mut buf).await.map_err(|e| e.to_string())?;
-            if n == 0 || head.len() > 8192 {
-                return Err("no HTTP status line in the answer".to_string());
-            }
-            head.extend_from_slice(buf.get(..n).unwrap_or_default());
-        }
-        let line = String::from_utf8_lossy(&head);
-        let status: u16 = line
-            .split(' ')
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .ok_or_else(|| "malformed HTTP status line".to_string())?;
-        if (200..300).contains(&status) {
-            Ok(())
+    let mut req = client
+        .post(url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json");
+    for (k, v) in headers {
+        req = req.header(k.as_str(), v.as_str());
+    }
+    let answer = req.body(body.to_string()).send().await.map_err(|e| {
+        if e.is_timeout() {
+            "HTTP delivery timed out".to_string()
         } else {
-            Err(format!("HTTP status {status}"))
+            // The error's source chain holds the useful part (refused, certificate, ...).
+            let e = e.without_url();
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                text.push_str(&format!(": {s}"));
+                source = s.source();
+            }
+            text
         }
-    };
-    tokio::time::timeout(HTTP_TIMEOUT, run)
-        .await
-        .map_err(|_| "HTTP delivery timed out".to_string())?
+    })?;
+    let status = answer.status();
+    if status.is_success() {
+        Ok(())
+    } else {
+        Err(format!("HTTP status {}", status.as_u16()))
+    }
 }
 
 /// Run `argv` with `input` on stdin; success is exit status 0 within [`COMMAND_TIMEOUT`].
@@ -244,21 +222,19 @@ mod tests {
         let table: &[(&str, Result<TargetKind, ()>)] = &[
             (
                 "arn:hostwatch:http:::http://127.0.0.1:8080/hook",
-                Ok(TargetKind::Http {
-                    host: "127.0.0.1".into(),
-                    port: 8080,
-                    path: "/hook".into(),
-                }),
+                Ok(TargetKind::Http("http://127.0.0.1:8080/hook".into())),
             ),
             (
                 "arn:hostwatch:http:::http://example",
-                Ok(TargetKind::Http {
-                    host: "example".into(),
-                    port: 80,
-                    path: "/".into(),
-                }),
+                Ok(TargetKind::Http("http://example/".into())),
             ),
-            ("arn:hostwatch:http:::https://example/x", Err(())),
+            (
+                "arn:hostwatch:http:::https://example:8443/x?a=1",
+                Ok(TargetKind::Http("https://example:8443/x?a=1".into())),
+            ),
+            ("arn:hostwatch:http:::ftp://example/x", Err(())),
+            ("arn:hostwatch:http:::http://", Err(())),
+            ("arn:hostwatch:http:::http://a b/", Err(())),
             (
                 "arn:aws:logs:us-east-1:123456789012:log-group:/app/x:*",
                 Ok(TargetKind::LogGroup("/app/x".into())),
@@ -285,6 +261,7 @@ mod tests {
 
     /// Serve one request on loopback answering `status`; returns the raw request.
     async fn serve_once(status: u16) -> (u16, tokio::task::JoinHandle<String>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = l.local_addr().unwrap().port();
         let task = tokio::spawn(async move {
@@ -298,7 +275,11 @@ mod tests {
                 if let Some((head, body)) = text.split_once("\r\n\r\n") {
                     let len: usize = head
                         .lines()
-                        .find_map(|l| l.strip_prefix("Content-Length: "))
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length: ")
+                                .map(str::to_string)
+                        })
                         .unwrap()
                         .parse()
                         .unwrap();
@@ -316,22 +297,154 @@ mod tests {
 
     #[tokio::test]
     async fn http_post_sends_headers_and_body() {
+        let client = http_client(None).unwrap();
         let (port, task) = serve_once(204).await;
         let headers = vec![("X-Key".to_string(), "v1".to_string())];
-        http_post("127.0.0.1", port, "/hook?a=1", &headers, "{\"a\":1}")
+        let url = format!("http://127.0.0.1:{port}/hook?a=1");
+        http_post(&client, &url, &headers, "{\"a\":1}")
             .await
             .unwrap();
         let req = task.await.unwrap();
+        let lower = req.to_ascii_lowercase();
         assert!(req.starts_with("POST /hook?a=1 HTTP/1.1\r\n"), "{req}");
-        assert!(req.contains("\r\nX-Key: v1\r\n"), "{req}");
-        assert!(req.contains("Content-Type: application/json"), "{req}");
+        assert!(lower.contains("\r\nx-key: v1\r\n"), "{req}");
+        assert!(lower.contains("content-type: application/json"), "{req}");
+        assert!(lower.contains("user-agent: hostwatch-events"), "{req}");
         assert!(req.ends_with("\r\n\r\n{\"a\":1}"), "{req}");
         let (port, task) = serve_once(500).await;
-        let err = http_post("127.0.0.1", port, "/", &[], "{}")
-            .await
-            .unwrap_err();
+        let url = format!("http://127.0.0.1:{port}/");
+        let err = http_post(&client, &url, &[], "{}").await.unwrap_err();
         assert_eq!(err, "HTTP status 500");
         task.await.unwrap();
+    }
+
+    /// Run openssl; panics with its stderr on failure.
+    fn openssl(args: &[&str], dir: &std::path::Path) {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// A CA and a server certificate for 127.0.0.1 signed by it, made with openssl.
+    fn make_certs(dir: &std::path::Path) {
+        openssl(
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=hostwatch test CA",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+            ],
+            dir,
+        );
+        openssl(
+            &[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                "/CN=127.0.0.1",
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
+            ],
+            dir,
+        );
+        std::fs::write(
+            dir.join("ext.cnf"),
+            "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1\n\
+             extendedKeyUsage=serverAuth\n",
+        )
+        .unwrap();
+        openssl(
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "server.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "1",
+                "-extfile",
+                "ext.cnf",
+                "-out",
+                "server.pem",
+            ],
+            dir,
+        );
+    }
+
+    #[tokio::test]
+    async fn https_targets_verify_the_server_against_the_extra_ca() {
+        let dir = tempfile::tempdir().unwrap();
+        make_certs(dir.path());
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(
+            dir.path().join("server.pem"),
+            dir.path().join("server.key"),
+        )
+        .await
+        .unwrap();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, String)>();
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |h: axum::http::HeaderMap, body: String| {
+                let tx = tx.clone();
+                async move {
+                    let key = h.get("x-key").and_then(|v| v.to_str().ok()).unwrap_or("");
+                    let _ = tx.send((key.to_string(), body));
+                    axum::http::StatusCode::NO_CONTENT
+                }
+            }),
+        );
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let handle = axum_server::Handle::new();
+        let server = axum_server::from_tcp_rustls(listener, tls).handle(handle.clone());
+        tokio::spawn(async move { server.serve(app.into_make_service()).await });
+        let url = format!("https://127.0.0.1:{port}/hook");
+        let headers = vec![("X-Key".to_string(), "v1".to_string())];
+
+        let untrusted = http_client(None).unwrap();
+        let err = http_post(&untrusted, &url, &headers, "{}")
+            .await
+            .unwrap_err();
+        assert!(err.to_ascii_lowercase().contains("certificate"), "{err}");
+        assert!(rx.try_recv().is_err());
+
+        let pem = std::fs::read(dir.path().join("ca.pem")).unwrap();
+        let trusted = http_client(Some(&pem)).unwrap();
+        http_post(&trusted, &url, &headers, "{\"a\":1}")
+            .await
+            .unwrap();
+        assert_eq!(
+            rx.recv().await.unwrap(),
+            ("v1".to_string(), "{\"a\":1}".to_string())
+        );
+        assert!(http_client(Some(b"not pem")).is_err());
+        handle.shutdown();
     }
 
     #[tokio::test]

@@ -13,8 +13,20 @@
 //! - `cursors(name TEXT PRIMARY KEY, value INTEGER)`: `alarm_outbox` (the last alarm outbox
 //!   sequence routed) and `schedule/<bus>/<rule>` (the last time a schedule fired, ms).
 //!
-//! Every write goes through one [`Committer`]: an enqueue and the cursor it advances commit in
-//! one transaction, so an alarm event or a schedule tick is routed exactly once.
+//! # Schema version 2: archives and replays
+//! - `archives(name TEXT PRIMARY KEY, body TEXT, event_count INTEGER, size_bytes INTEGER)`:
+//!   `body` is the JSON of [`crate::events::model::Archive`]; the two counters are kept in the
+//!   same transaction as every insert into (and sweep of) `archived`.
+//! - `archived(id INTEGER PRIMARY KEY AUTOINCREMENT, archive TEXT, event_ms INTEGER,
+//!   stored_ms INTEGER, body TEXT)`, indexed by `(archive, event_ms, id)` (replay order) and
+//!   `(archive, stored_ms)` (retention): one row per (archive, event); `body` is the event
+//!   envelope as JSON, its length in bytes is what `SizeBytes` counts.
+//! - `replays(name TEXT PRIMARY KEY, body TEXT)`: `body` is the JSON of
+//!   [`crate::events::model::Replay`], its state and its cursor in the archive included.
+//!
+//! Every write goes through one [`Committer`]: an enqueue, the archive rows of the same events,
+//! the cursor it advances and a replay's progress commit in one transaction, so an alarm event,
+//! a schedule tick or a replayed archive row is routed exactly once.
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use std::path::Path;
@@ -22,9 +34,10 @@ use std::sync::Mutex;
 
 use super::sqlite::{self, Committer, GroupLimits, OpenOptions};
 use super::StoreError;
-use crate::events::model::{Bus, Delivery, Rule};
+use crate::events::model::{Archive, Archived, Bus, Delivery, Replay, Rule};
 
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
 CREATE TABLE buses (name TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE rules (bus TEXT NOT NULL, name TEXT NOT NULL, body TEXT NOT NULL,
                     PRIMARY KEY (bus, name));
@@ -32,7 +45,19 @@ CREATE TABLE deliveries (id INTEGER PRIMARY KEY AUTOINCREMENT, next_ms INTEGER N
                          attempts INTEGER NOT NULL, body TEXT NOT NULL);
 CREATE INDEX deliveries_due ON deliveries (next_ms);
 CREATE TABLE cursors (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-"];
+",
+    "
+CREATE TABLE archives (name TEXT PRIMARY KEY, body TEXT NOT NULL,
+                       event_count INTEGER NOT NULL DEFAULT 0,
+                       size_bytes INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE archived (id INTEGER PRIMARY KEY AUTOINCREMENT, archive TEXT NOT NULL,
+                       event_ms INTEGER NOT NULL, stored_ms INTEGER NOT NULL,
+                       body TEXT NOT NULL);
+CREATE INDEX archived_replay ON archived (archive, event_ms, id);
+CREATE INDEX archived_retention ON archived (archive, stored_ms);
+CREATE TABLE replays (name TEXT PRIMARY KEY, body TEXT NOT NULL);
+",
+];
 
 /// One write to `events.db`.
 #[derive(Debug)]
@@ -44,12 +69,16 @@ pub enum Job {
         bus: String,
         name: String,
     },
-    /// Queue deliveries (due at `next_ms`) and optionally set a cursor, atomically.
-    Enqueue {
-        deliveries: Vec<Delivery>,
-        next_ms: i64,
-        cursor: Option<(String, i64)>,
-    },
+    /// Queue deliveries, archive events, set a cursor and save a replay, atomically.
+    Enqueue(Box<Batch>),
+    /// Create or replace an archive's definition (its events and counters stay).
+    PutArchive(Archive),
+    /// Delete an archive and its events.
+    DeleteArchive(String),
+    /// Delete archived events stored before the cutoff (ms), per archive.
+    Sweep(Vec<(String, i64)>),
+    /// Create or replace a replay.
+    PutReplay(Box<Replay>),
     /// Remove a delivered (or dead-lettered) delivery.
     Done(i64),
     /// Record a failed attempt and when to try again.
@@ -58,6 +87,38 @@ pub enum Job {
         attempts: u32,
         next_ms: i64,
     },
+}
+
+/// The writes caused by accepting events (see [`Job::Enqueue`]).
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// Deliveries to queue, due at `next_ms`.
+    pub deliveries: Vec<Delivery>,
+    pub next_ms: i64,
+    /// Events to add to archives.
+    pub archived: Vec<Archived>,
+    /// A cursor to advance.
+    pub cursor: Option<(String, i64)>,
+    /// A replay's new state.
+    pub replay: Option<Replay>,
+}
+
+impl Batch {
+    /// True when committing the batch would change nothing.
+    pub fn is_empty(&self) -> bool {
+        self.deliveries.is_empty()
+            && self.archived.is_empty()
+            && self.cursor.is_none()
+            && self.replay.is_none()
+    }
+}
+
+/// One archived event read back for a replay.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArchivedRow {
+    pub id: i64,
+    pub event_ms: i64,
+    pub body: String,
 }
 
 /// A queued delivery read back from the store.
@@ -74,6 +135,8 @@ pub struct Queued {
 pub struct Loaded {
     pub buses: Vec<Bus>,
     pub rules: Vec<Rule>,
+    pub archives: Vec<Archive>,
+    pub replays: Vec<Replay>,
 }
 
 /// The event store: a group-committing writer and one reader connection.
@@ -119,24 +182,58 @@ fn apply(tx: &Transaction<'_>, job: &Job) -> Result<(), StoreError> {
                 [schedule_cursor(bus, name)],
             )?;
         }
-        Job::Enqueue {
-            deliveries,
-            next_ms,
-            cursor,
-        } => {
+        Job::Enqueue(b) => {
             let mut st = tx.prepare_cached(
                 "INSERT INTO deliveries (next_ms, attempts, body) VALUES (?1, 0, ?2)",
             )?;
-            for d in deliveries {
-                st.execute(params![next_ms, to_json(d)?])?;
+            for d in &b.deliveries {
+                st.execute(params![b.next_ms, to_json(d)?])?;
             }
-            if let Some((name, value)) = cursor {
+            archive_events(tx, &b.archived)?;
+            if let Some((name, value)) = &b.cursor {
                 tx.execute(
                     "INSERT OR REPLACE INTO cursors (name, value) VALUES (?1, ?2)",
                     params![name, value],
                 )?;
             }
+            if let Some(r) = &b.replay {
+                put_replay(tx, r)?;
+            }
         }
+        Job::PutArchive(a) => {
+            tx.execute(
+                "INSERT INTO archives (name, body) VALUES (?1, ?2) \
+                 ON CONFLICT (name) DO UPDATE SET body = excluded.body",
+                params![a.name, to_json(a)?],
+            )?;
+        }
+        Job::DeleteArchive(name) => {
+            tx.execute("DELETE FROM archives WHERE name = ?1", [name])?;
+            tx.execute("DELETE FROM archived WHERE archive = ?1", [name])?;
+        }
+        Job::Sweep(cutoffs) => {
+            for (name, cutoff) in cutoffs {
+                let (n, bytes): (i64, i64) = tx.query_row(
+                    "SELECT count(*), coalesce(sum(length(CAST(body AS BLOB))), 0) FROM archived \
+                     WHERE archive = ?1 AND stored_ms < ?2",
+                    params![name, cutoff],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?;
+                if n == 0 {
+                    continue;
+                }
+                tx.execute(
+                    "DELETE FROM archived WHERE archive = ?1 AND stored_ms < ?2",
+                    params![name, cutoff],
+                )?;
+                tx.execute(
+                    "UPDATE archives SET event_count = max(event_count - ?2, 0), \
+                     size_bytes = max(size_bytes - ?3, 0) WHERE name = ?1",
+                    params![name, n, bytes],
+                )?;
+            }
+        }
+        Job::PutReplay(r) => put_replay(tx, r)?,
         Job::Done(id) => {
             tx.execute("DELETE FROM deliveries WHERE id = ?1", [id])?;
         }
@@ -151,6 +248,32 @@ fn apply(tx: &Transaction<'_>, job: &Job) -> Result<(), StoreError> {
             )?;
         }
     }
+    Ok(())
+}
+
+fn archive_events(tx: &Transaction<'_>, rows: &[Archived]) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO archived (archive, event_ms, stored_ms, body) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    let mut count = tx.prepare_cached(
+        "UPDATE archives SET event_count = event_count + 1, size_bytes = size_bytes + ?2 \
+         WHERE name = ?1",
+    )?;
+    for a in rows {
+        insert.execute(params![a.archive, a.event_ms, a.stored_ms, a.body])?;
+        count.execute(params![a.archive, a.body.len() as i64])?;
+    }
+    Ok(())
+}
+
+fn put_replay(tx: &Transaction<'_>, r: &Replay) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT OR REPLACE INTO replays (name, body) VALUES (?1, ?2)",
+        params![r.name, to_json(r)?],
+    )?;
     Ok(())
 }
 
@@ -212,6 +335,16 @@ impl EventStore {
                 out.rules
                     .push(serde_json::from_str(&body?).map_err(|e| corrupt("rule", e))?);
             }
+            let mut st = c.prepare("SELECT body FROM archives ORDER BY name")?;
+            for body in st.query_map([], |r| r.get::<_, String>(0))? {
+                out.archives
+                    .push(serde_json::from_str(&body?).map_err(|e| corrupt("archive", e))?);
+            }
+            let mut st = c.prepare("SELECT body FROM replays ORDER BY name")?;
+            for body in st.query_map([], |r| r.get::<_, String>(0))? {
+                out.replays
+                    .push(serde_json::from_str(&body?).map_err(|e| corrupt("replay", e))?);
+            }
             Ok(out)
         })
     }
@@ -254,6 +387,48 @@ impl EventStore {
                 });
             }
             Ok(out)
+        })
+    }
+
+    /// `(EventCount, SizeBytes)` of an archive.
+    pub fn archive_stats(&self, name: &str) -> Result<(i64, i64), StoreError> {
+        self.with_reader(|c| {
+            Ok(c.query_row(
+                "SELECT event_count, size_bytes FROM archives WHERE name = ?1",
+                [name],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?
+            .unwrap_or((0, 0)))
+        })
+    }
+
+    /// Up to `limit` events of `archive` after `cursor` (event time, id) in replay order, with
+    /// an event time at most `end_ms`.
+    pub fn archived_after(
+        &self,
+        archive: &str,
+        cursor: (i64, i64),
+        end_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<ArchivedRow>, StoreError> {
+        self.with_reader(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT id, event_ms, body FROM archived WHERE archive = ?1 \
+                 AND (event_ms, id) > (?2, ?3) AND event_ms <= ?4 \
+                 ORDER BY event_ms, id LIMIT ?5",
+            )?;
+            let rows = st.query_map(
+                params![archive, cursor.0, cursor.1, end_ms, limit as i64],
+                |r| {
+                    Ok(ArchivedRow {
+                        id: r.get(0)?,
+                        event_ms: r.get(1)?,
+                        body: r.get(2)?,
+                    })
+                },
+            )?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
     }
 

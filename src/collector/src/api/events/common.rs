@@ -101,6 +101,11 @@ pub fn opt_list<'v>(input: &'v Value, name: &str) -> Result<&'v [Value], ApiErro
 
 /// Check a rule or target name: 1-64 of `[.-_A-Za-z0-9]`.
 pub fn check_name(value: &str, at: &str) -> Result<(), ApiError> {
+    check_name_max(value, at, 64)
+}
+
+/// Check a name of 1-`max` characters of `[.-_A-Za-z0-9]`.
+pub fn check_name_max(value: &str, at: &str, max: usize) -> Result<(), ApiError> {
     if value.is_empty() {
         return Err(constraint(
             value,
@@ -108,11 +113,11 @@ pub fn check_name(value: &str, at: &str) -> Result<(), ApiError> {
             "Member must have length greater than or equal to 1",
         ));
     }
-    if value.chars().count() > 64 {
+    if value.chars().count() > max {
         return Err(constraint(
             value,
             at,
-            "Member must have length less than or equal to 64",
+            &format!("Member must have length less than or equal to {max}"),
         ));
     }
     if !value
@@ -179,4 +184,62 @@ pub fn page<T: Clone>(
     let end = start.saturating_add(limit).min(items.len());
     let next = (end < items.len()).then(|| end.to_string());
     Ok((items.get(start..end).unwrap_or_default().to_vec(), next))
+}
+
+/// `IllegalStatusException`.
+pub fn illegal_status(msg: impl Into<String>) -> ApiError {
+    ApiError::new("IllegalStatusException", 400, msg)
+}
+
+/// Check an optional Description (at most 512 characters).
+pub fn check_description(description: Option<&str>) -> Result<(), ApiError> {
+    match description {
+        Some(d) if d.chars().count() > 512 => Err(constraint(
+            d,
+            "description",
+            "Member must have length less than or equal to 512",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// An optional timestamp member (epoch seconds, as awsJson sends them, or an RFC 3339 string),
+/// in ms.
+pub fn opt_time(input: &Value, name: &str) -> Result<Option<i64>, ApiError> {
+    match input.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_f64()
+            .map(|s| Some((s * 1000.0).round() as i64))
+            .ok_or_else(|| wrong_type(name, "a timestamp")),
+        Some(Value::String(s)) => chrono::DateTime::parse_from_rfc3339(s)
+            .map(|t| Some(t.timestamp_millis()))
+            .map_err(|_| wrong_type(name, "a timestamp")),
+        Some(_) => Err(wrong_type(name, "a timestamp")),
+    }
+}
+
+/// A required timestamp member, in ms.
+pub fn req_time(input: &Value, name: &str, at: &str) -> Result<i64, ApiError> {
+    opt_time(input, name)?.ok_or_else(|| {
+        validation(format!(
+            "1 validation error detected: Value null at '{at}' failed to satisfy constraint: \
+             Member must not be null"
+        ))
+    })
+}
+
+/// The resource name after `:{kind}/` in an EventBridge ARN, checked against the model's ARN
+/// pattern (`at` is the member AWS reports).
+pub fn arn_resource<'v>(arn: &'v str, kind: &str, at: &str) -> Result<&'v str, ApiError> {
+    let well_formed = arn.starts_with("arn:aws") && arn.split(':').nth(2) == Some("events");
+    match arn.split_once(&format!(":{kind}/")) {
+        Some((_, name)) if well_formed && !name.is_empty() => Ok(name),
+        _ => Err(constraint(
+            arn,
+            at,
+            "Member must satisfy regular expression pattern: \
+             ^arn:aws([a-z]|\\-)*:events:([a-z]|\\d|\\-)*:([0-9]{12})?:.+\\/.+$",
+        )),
+    }
 }

@@ -1,16 +1,21 @@
 //! EventBridge API (awsJson 1.1, target prefix `AWSEvents`).
 //!
 //! One file per concern: [`buses`], [`rules`], [`targets`], [`put_events`] (PutEvents and
-//! TestEventPattern), with [`common`] input helpers and error shapes. The state and the
+//! TestEventPattern), [`archives`], [`replays`], with [`common`] input helpers and error
+//! shapes. The state and the
 //! delivery machinery are in [`crate::events`]. Every client error is HTTP 400 with an AWS
 //! `__type` and AWS's message text.
 
+mod archives;
 mod buses;
 mod common;
 mod put_events;
+mod replays;
 mod rules;
 mod targets;
 
+#[cfg(test)]
+mod archive_tests;
 #[cfg(test)]
 mod delivery_tests;
 #[cfg(test)]
@@ -76,6 +81,15 @@ impl EventsApi {
             "ListTargetsByRule" => targets::list(self, input),
             "PutEvents" => put_events::put_events(self, input, now).await,
             "TestEventPattern" => put_events::test_event_pattern(input),
+            "CreateArchive" => archives::create(self, input, now).await,
+            "DescribeArchive" => archives::describe(self, input),
+            "ListArchives" => archives::list(self, input),
+            "UpdateArchive" => archives::update(self, input).await,
+            "DeleteArchive" => archives::delete(self, input).await,
+            "StartReplay" => replays::start(self, input, now).await,
+            "DescribeReplay" => replays::describe(self, input),
+            "ListReplays" => replays::list(self, input),
+            "CancelReplay" => replays::cancel(self, input).await,
             _ => Err(super::unknown_operation("AWSEvents", op, false)),
         }
     }
