@@ -149,6 +149,8 @@ pub async fn serve(config: CollectorConfig, clock: SharedClock) -> Result<Runnin
         &config.account_id,
     )?;
     events.attach_alarms(alarms.clone());
+    logs.attach_metrics(cloudwatch.store().clone());
+    logs.attach_events(events.clone());
     let state = Arc::new(AppState {
         keys,
         clock,

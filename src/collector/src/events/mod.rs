@@ -268,7 +268,8 @@ impl EventService {
         self.enqueue(deliveries, now, None).await
     }
 
-    async fn enqueue(
+    /// Commit deliveries (and optionally a cursor) to the durable queue and wake the loop.
+    pub(crate) async fn enqueue(
         &self,
         deliveries: Vec<Delivery>,
         now: i64,

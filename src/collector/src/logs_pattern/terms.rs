@@ -14,7 +14,7 @@ use super::PatternError;
 #[derive(Debug, Clone)]
 enum Matcher {
     /// A literal searched as a substring.
-    Literal(Finder<'static>),
+    Literal(Box<Finder<'static>>),
     /// `" "`: AWS's "match everything" phrase.
     Any,
     Regex(Regex),
@@ -80,7 +80,7 @@ impl TermPattern {
                 let m = if text.trim().is_empty() {
                     Matcher::Any
                 } else {
-                    Matcher::Literal(Finder::new(text.as_bytes()).into_owned())
+                    Matcher::Literal(Box::new(Finder::new(text.as_bytes()).into_owned()))
                 };
                 (m, n)
             } else if body.starts_with('%') {
@@ -95,7 +95,7 @@ impl TermPattern {
                     return Err(PatternError::term(shown));
                 }
                 (
-                    Matcher::Literal(Finder::new(word.as_bytes()).into_owned()),
+                    Matcher::Literal(Box::new(Finder::new(word.as_bytes()).into_owned())),
                     end,
                 )
             };
