@@ -171,6 +171,8 @@ pub async fn serve(config: CollectorConfig, clock: SharedClock) -> Result<Runnin
             .set_target_ca(&pem)
             .map_err(|e| CollectorError::Tls(format!("{}: {e}", bundle.display())))?;
     }
+    logs.attach_metrics(cloudwatch.store().clone());
+    logs.attach_events(events.clone());
     let state = Arc::new(AppState {
         keys,
         clock,

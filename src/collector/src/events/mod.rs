@@ -376,7 +376,7 @@ impl EventService {
     }
 
     /// Commit a batch and wake the delivery loop when it queued deliveries.
-    async fn enqueue(&self, batch: Batch) -> Result<(), StoreError> {
+    pub(crate) async fn enqueue(&self, batch: Batch) -> Result<(), StoreError> {
         if batch.is_empty() {
             return Ok(());
         }

@@ -6,14 +6,20 @@
 //! milliseconds in and out (`Shape::Int`). Every client error is HTTP 400 with an AWS `__type`.
 
 mod errors;
+mod filter_events;
 mod get_events;
 mod groups;
+pub mod ingest;
+mod metric_filters;
 mod put_events;
 mod streams;
+mod subscriptions;
 mod tags;
 mod tokens;
 mod validate;
 
+#[cfg(test)]
+mod filter_tests;
 #[cfg(test)]
 mod tests;
 
@@ -22,6 +28,7 @@ use std::path::Path;
 
 use super::RequestContext;
 use crate::clock::SharedClock;
+use crate::store::log_filters::FilterStore;
 use crate::store::logs::{LogStore, LogStoreOptions, SweepOutcome};
 use crate::store::StoreError;
 
@@ -32,6 +39,12 @@ pub use groups::RETENTION_DAYS;
 pub struct LogsApi {
     store: LogStore,
     clock: SharedClock,
+    /// Metric and subscription filters (`log_filters.db`).
+    filters: FilterStore,
+    /// Serialises filter changes (check-then-write).
+    filter_ddl: tokio::sync::Mutex<()>,
+    /// Where filter output goes (attached at startup).
+    sinks: ingest::Sinks,
 }
 
 impl LogsApi {
@@ -49,6 +62,9 @@ impl LogsApi {
         Ok(LogsApi {
             store: LogStore::open_with(data_dir, clock.clone(), opts)?,
             clock,
+            filters: FilterStore::open(data_dir, opts.sqlite)?,
+            filter_ddl: tokio::sync::Mutex::new(()),
+            sinks: ingest::Sinks::default(),
         })
     }
 
@@ -102,6 +118,22 @@ impl LogsApi {
                 put_events::put_log_events(self, i).await
             }
             "GetLogEvents" => get_events::get_log_events(self, input).await,
+            "FilterLogEvents" => filter_events::filter_log_events(self, input).await,
+            "PutMetricFilter" => {
+                metric_filters::put_metric_filter(self, input, self.clock.now_ms()).await
+            }
+            "DescribeMetricFilters" => metric_filters::describe_metric_filters(self, input),
+            "DeleteMetricFilter" => metric_filters::delete_metric_filter(self, input).await,
+            "TestMetricFilter" => metric_filters::test_metric_filter(input),
+            "PutSubscriptionFilter" => {
+                subscriptions::put_subscription_filter(self, input, self.clock.now_ms()).await
+            }
+            "DescribeSubscriptionFilters" => {
+                subscriptions::describe_subscription_filters(self, input)
+            }
+            "DeleteSubscriptionFilter" => {
+                subscriptions::delete_subscription_filter(self, input).await
+            }
             "TagLogGroup" => tags::tag(self, input, false).await,
             "UntagLogGroup" => tags::untag(self, input, false).await,
             "ListTagsLogGroup" => tags::list(self, input, false),

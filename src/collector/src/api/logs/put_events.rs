@@ -195,6 +195,8 @@ pub(super) async fn put_log_events(
             ingestion_time: now,
         })
         .await?;
+    let first_seq = next_seq - accepted.len() as i64;
+    super::ingest::after_append(api, group, stream, accepted, first_seq, now).await?;
     let mut out = Shape::obj().with("nextSequenceToken", Shape::Str(sequence_token(next_seq)));
     if rejected.any() {
         out = out.with("rejectedLogEventsInfo", rejected.shape());

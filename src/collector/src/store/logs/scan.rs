@@ -1,0 +1,315 @@
+//! Filtered scans over many streams of one group (FilterLogEvents).
+//!
+//! 1. The block index is read for every selected stream (`(stream_id, min_ts)` index; the
+//!    `MAX_BLOCK_SPAN_MS` invariant bounds the range), without blobs, and the blocks are sorted
+//!    by `(min_ts, id)`: blocks outside the time range are never read.
+//! 2. Blocks are visited in that order. Each blob is fetched by id, decompressed once into a
+//!    reused buffer, and first tested as a whole with [`FilterPattern::may_match_any`] (for term
+//!    patterns a `memmem` search of the required literals over the decompressed bytes): a block
+//!    that cannot hold a match is skipped without decoding its events. Otherwise its events are
+//!    walked in place (no copy) and only matches are copied out.
+//! 3. Results are kept sorted by `(timestamp, seq)`; once the page is full (count or bytes) the
+//!    scan stops at the first block whose `min_ts` is past the page's last key, exactly like
+//!    [`super::reader`]. A scan that reaches its byte budget first stops at a block boundary
+//!    `B` (a block `min_ts` after the lower bound): every event before `B` has been seen, so the
+//!    page keeps only matches before `B` and resumes from `(B, 0)`.
+
+use rusqlite::params;
+use std::sync::Arc;
+
+use super::reader::{Key, EVENT_OVERHEAD};
+use super::{LogError, LogStore, MAX_BLOCK_SPAN_MS};
+use crate::logs_pattern::FilterPattern;
+use crate::store::StoreError;
+
+/// A filtered read over several streams.
+#[derive(Debug, Clone)]
+pub struct ScanQuery {
+    /// Stream ids to search.
+    pub streams: Vec<i64>,
+    /// Lowest key to return (inclusive).
+    pub from: Key,
+    /// Timestamps must be below this (exclusive).
+    pub end_ts: i64,
+    /// Most events in the page.
+    pub max_events: usize,
+    /// Most bytes in the page (message bytes + 26 per event); at least one event is returned.
+    pub max_bytes: usize,
+    /// Stop after decompressing about this many payload bytes (the page is then partial).
+    pub max_scan_bytes: usize,
+}
+
+/// One matching event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanEvent {
+    pub stream_id: i64,
+    pub timestamp: i64,
+    pub seq: i64,
+    pub ingestion_time: i64,
+    pub message: String,
+}
+
+impl ScanEvent {
+    pub fn key(&self) -> Key {
+        Key::new(self.timestamp, self.seq)
+    }
+}
+
+/// The result of one scan.
+#[derive(Debug, Clone, Default)]
+pub struct ScanPage {
+    pub events: Vec<ScanEvent>,
+    /// Where the next page starts; `None` when the range is exhausted.
+    pub next: Option<Key>,
+    /// Decompressed payload bytes looked at.
+    pub scanned_bytes: u64,
+    /// Blocks skipped by the whole-block prefilter.
+    pub blocks_skipped: u64,
+    /// Blocks read.
+    pub blocks_read: u64,
+}
+
+struct BlockMeta {
+    id: i64,
+    stream_id: i64,
+    min_ts: i64,
+    max_ts: i64,
+    first_seq: i64,
+    count: usize,
+    ingestion_time: i64,
+}
+
+impl LogStore {
+    /// Scan `q.streams` for events matching `pattern` (see the module docs).
+    pub async fn scan(
+        &self,
+        q: ScanQuery,
+        pattern: Arc<FilterPattern>,
+    ) -> Result<ScanPage, LogError> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || inner.with_reader(|c| scan_blocking(c, &q, &pattern)))
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("scan task failed: {e}")))?
+            .map_err(LogError::from)
+    }
+}
+
+fn scan_blocking(
+    conn: &rusqlite::Connection,
+    q: &ScanQuery,
+    pattern: &FilterPattern,
+) -> Result<ScanPage, StoreError> {
+    let mut page = ScanPage::default();
+    if q.from.ts >= q.end_ts {
+        return Ok(page);
+    }
+    let mut blocks = Vec::new();
+    {
+        let mut st = conn.prepare_cached(
+            "SELECT id, stream_id, min_ts, max_ts, first_seq, count, ingestion_time FROM log_blocks
+             WHERE stream_id = ?1 AND min_ts >= ?2 AND min_ts < ?3 AND max_ts >= ?4",
+        )?;
+        for sid in &q.streams {
+            let rows = st.query_map(
+                params![
+                    sid,
+                    q.from.ts.saturating_sub(MAX_BLOCK_SPAN_MS),
+                    q.end_ts,
+                    q.from.ts
+                ],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, i64>(4)?,
+                        r.get::<_, i64>(5)?,
+                        r.get::<_, i64>(6)?,
+                    ))
+                },
+            )?;
+            for row in rows {
+                let (id, stream_id, min_ts, max_ts, first_seq, count, ingestion_time) = row?;
+                let count = usize::try_from(count)
+                    .map_err(|_| StoreError::Corrupt(format!("log block count {count}")))?;
+                blocks.push(BlockMeta {
+                    id,
+                    stream_id,
+                    min_ts,
+                    max_ts,
+                    first_seq,
+                    count,
+                    ingestion_time,
+                });
+            }
+        }
+    }
+    blocks.sort_unstable_by_key(|b| (b.min_ts, b.id));
+    let mut blob_st = conn.prepare_cached("SELECT blob FROM log_blocks WHERE id = ?1")?;
+    let mut payload: Vec<u8> = Vec::new();
+    let max_events = q.max_events.max(1);
+    let mut full = false;
+    let mut budget_stop: Option<i64> = None;
+    for b in &blocks {
+        if full {
+            if let Some(worst) = page.events.last() {
+                if b.min_ts > worst.timestamp {
+                    break;
+                }
+            }
+        } else if page.scanned_bytes >= q.max_scan_bytes as u64 && b.min_ts > q.from.ts {
+            budget_stop = Some(b.min_ts);
+            break;
+        }
+        let found = {
+            let mut rows = blob_st.query([b.id])?;
+            match rows.next()? {
+                Some(r) => {
+                    let blob = r.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?;
+                    decompress(blob, &mut payload)?;
+                    true
+                }
+                // Deleted by a retention sweep or a stream deletion since the index was read.
+                None => false,
+            }
+        };
+        if !found {
+            continue;
+        }
+        page.scanned_bytes += payload.len() as u64;
+        page.blocks_read += 1;
+        if !pattern.may_match_any(&payload) {
+            page.blocks_skipped += 1;
+            continue;
+        }
+        let before = page.events.len();
+        walk(&payload, b, |i, ts, msg| {
+            let key = Key::new(ts, b.first_seq + i as i64);
+            if key < q.from || ts >= q.end_ts {
+                return Ok(());
+            }
+            let msg = std::str::from_utf8(msg)
+                .map_err(|_| StoreError::Corrupt("log block: message is not UTF-8".into()))?;
+            if pattern.matches(msg) {
+                page.events.push(ScanEvent {
+                    stream_id: b.stream_id,
+                    timestamp: ts,
+                    seq: key.seq,
+                    ingestion_time: b.ingestion_time,
+                    message: msg.to_string(),
+                });
+            }
+            Ok(())
+        })?;
+        if page.events.len() != before {
+            page.events.sort_unstable_by_key(ScanEvent::key);
+            full = trim(&mut page.events, max_events, q.max_bytes);
+        }
+    }
+    if let Some(boundary) = budget_stop {
+        page.events.retain(|e| e.timestamp < boundary);
+        page.next = Some(Key::new(boundary, 0));
+    } else if full {
+        page.next = page
+            .events
+            .last()
+            .map(|e| Key::new(e.timestamp, e.seq.saturating_add(1)));
+    }
+    Ok(page)
+}
+
+/// Keep the first events that fit the budgets; `true` when the page is full.
+fn trim(events: &mut Vec<ScanEvent>, max_events: usize, max_bytes: usize) -> bool {
+    let mut bytes = 0usize;
+    let mut keep = 0usize;
+    for e in events.iter() {
+        if keep == max_events {
+            break;
+        }
+        let size = e.message.len() + EVENT_OVERHEAD;
+        if keep > 0 && bytes + size > max_bytes {
+            break;
+        }
+        bytes += size;
+        keep += 1;
+    }
+    let full = keep < events.len() || keep == max_events;
+    events.truncate(keep);
+    full
+}
+
+/// Decompress a block blob (format in [`super::codec`]) into `out`.
+fn decompress(blob: &[u8], out: &mut Vec<u8>) -> Result<(), StoreError> {
+    let corrupt = |w: &str| StoreError::Corrupt(format!("log block: {w}"));
+    if blob.len() < 5 || blob[0] != 1 {
+        return Err(corrupt("bad header"));
+    }
+    let mut lb = [0u8; 4];
+    lb.copy_from_slice(&blob[1..5]);
+    let raw_len = u32::from_le_bytes(lb) as usize;
+    if raw_len > super::codec::MAX_PAYLOAD {
+        return Err(corrupt("payload too large"));
+    }
+    out.clear();
+    out.resize(raw_len, 0);
+    let n = lz4_flex::block::decompress_into(&blob[5..], out)
+        .map_err(|e| corrupt(&format!("decompression failed: {e}")))?;
+    if n != raw_len {
+        return Err(corrupt("payload length mismatch"));
+    }
+    Ok(())
+}
+
+/// Visit the events of a decompressed payload in place: `f(index, timestamp, message bytes)`.
+fn walk(
+    payload: &[u8],
+    b: &BlockMeta,
+    mut f: impl FnMut(usize, i64, &[u8]) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let corrupt = |w: &str| StoreError::Corrupt(format!("log block {}: {w}", b.id));
+    let mut pos = 0usize;
+    let mut ts = b.min_ts;
+    let mut i = 0usize;
+    while pos < payload.len() {
+        let delta = varint(payload, &mut pos).ok_or_else(|| corrupt("bad timestamp"))?;
+        ts = i64::try_from(delta)
+            .ok()
+            .and_then(|d| ts.checked_add(d))
+            .filter(|t| *t <= b.max_ts)
+            .ok_or_else(|| corrupt("timestamp out of range"))?;
+        let len = varint(payload, &mut pos).ok_or_else(|| corrupt("bad length"))?;
+        let end = usize::try_from(len)
+            .ok()
+            .and_then(|l| pos.checked_add(l))
+            .filter(|e| *e <= payload.len())
+            .ok_or_else(|| corrupt("truncated message"))?;
+        if i >= b.count {
+            return Err(corrupt("more events than recorded"));
+        }
+        f(i, ts, &payload[pos..end])?;
+        pos = end;
+        i += 1;
+    }
+    if i != b.count {
+        return Err(corrupt("fewer events than recorded"));
+    }
+    Ok(())
+}
+
+fn varint(buf: &[u8], pos: &mut usize) -> Option<u64> {
+    let mut v: u64 = 0;
+    let mut shift = 0u32;
+    loop {
+        let b = *buf.get(*pos)?;
+        *pos += 1;
+        if shift >= 64 || (shift == 63 && b > 1) {
+            return None;
+        }
+        v |= u64::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            return Some(v);
+        }
+        shift += 7;
+    }
+}
