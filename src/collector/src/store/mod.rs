@@ -13,6 +13,7 @@ pub mod events;
 pub mod logs;
 pub mod metrics;
 pub mod sqlite;
+pub mod ssm;
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
