@@ -225,3 +225,77 @@ fn remove_all(paths: &Paths) -> anyhow::Result<()> {
         Err(e) => Err(e).with_context(|| format!("cannot remove {}", paths.merged().display())),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn paths(root: &Path) -> Paths {
+        Paths {
+            config_dir: root.join("etc"),
+            state_dir: root.join("state"),
+            agent_bin: root.join("hostwatch-agent"),
+        }
+    }
+
+    fn names(p: &Paths) -> Vec<String> {
+        read_dir(p).unwrap().into_iter().map(|(n, _)| n).collect()
+    }
+
+    fn file(root: &Path, name: &str, v: serde_json::Value) -> Source {
+        let path = root.join(name);
+        std::fs::write(&path, v.to_string()).unwrap();
+        Source::File(path)
+    }
+
+    #[test]
+    fn replace_append_remove_and_refusals_change_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let p = paths(root);
+        let opts = FetchOptions::default();
+        let on_prem = ModeArg::OnPremise;
+        apply(&p, Op::Replace, &Source::Default, on_prem, &opts).unwrap();
+        assert_eq!(names(&p), vec!["default"]);
+        let logs = file(
+            root,
+            "logs.json",
+            json!({"agent": {"region": "us-east-1"},
+                   "logs": {"logs_collected": {"files": {"collect_list": [
+                       {"file_path": "/var/log/x.log"}]}}}}),
+        );
+        apply(&p, Op::Append, &logs, on_prem, &opts).unwrap();
+        assert_eq!(names(&p), vec!["default", "file_logs.json"]);
+        let merged_before = std::fs::read(p.merged()).unwrap();
+        let merged: serde_json::Value = serde_json::from_slice(&merged_before).unwrap();
+        assert!(merged["metrics"].is_object() && merged["logs"].is_object());
+
+        let clash = file(
+            root,
+            "clash.json",
+            json!({"agent": {"region": "eu-west-1"}}),
+        );
+        let e = apply(&p, Op::Append, &clash, on_prem, &opts).unwrap_err();
+        assert!(e.to_string().contains("/agent/region"), "{e}");
+        let bad = file(
+            root,
+            "bad.json",
+            json!({"metrics": {"metrics_collected": {"cpu": {"resources": "*"}}}}),
+        );
+        let e = apply(&p, Op::Replace, &bad, on_prem, &opts).unwrap_err();
+        assert!(e.to_string().contains("validation failed"), "{e}");
+        assert_eq!(names(&p), vec!["default", "file_logs.json"]);
+        assert_eq!(std::fs::read(p.merged()).unwrap(), merged_before);
+        assert!(validate_dir(&p).is_ok());
+
+        let e = apply(&p, Op::Append, &Source::All, on_prem, &opts).unwrap_err();
+        assert!(e.to_string().contains("-c all"), "{e}");
+        apply(&p, Op::Remove, &Source::Default, on_prem, &opts).unwrap();
+        assert_eq!(names(&p), vec!["file_logs.json"]);
+        apply(&p, Op::Remove, &Source::All, on_prem, &opts).unwrap();
+        assert!(names(&p).is_empty());
+        assert!(!p.merged().exists());
+        assert!(validate_dir(&p).is_err());
+    }
+}
