@@ -59,8 +59,8 @@ pub struct CtlArgs {
     /// config's endpoint_override, else the region's AWS endpoint).
     #[arg(long)]
     pub ssm_endpoint: Option<String>,
-    /// Region for ssm: sources (default: AWS_REGION, the merged config's agent.region, the
-    /// instance metadata in ec2 mode).
+    /// Region for ssm: sources (default: the merged config's agent.region, else AWS_REGION /
+    /// AWS_DEFAULT_REGION, else the instance metadata in ec2 mode).
     #[arg(long)]
     pub region: Option<String>,
     /// systemd | direct (env HOSTWATCH_CTL_INIT; default: systemd when it runs and the unit is
