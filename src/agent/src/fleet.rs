@@ -14,7 +14,9 @@
 //!   and asks the daemon for a reload ([`Control::Reload`]), which is the same path as SIGHUP,
 //!   so log files are resumed from their checkpoints and no line is lost or sent twice. An
 //!   invalid one is logged once per version and the running config is kept. Poll failures
-//!   (network, throttling, credentials) are logged when they start and when they end.
+//!   (network, throttling, credentials, the parameter deleted) keep the running config and are
+//!   logged when they start and when they end. The endpoint and region are resolved once, at
+//!   start.
 //! - SIGHUP re-reads the cache (it does not fetch).
 
 use crate::config::{self, ConfigError, Loaded};
