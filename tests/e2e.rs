@@ -17,12 +17,16 @@ mod all_plugins;
 mod auth;
 #[path = "e2e/collectd.rs"]
 mod collectd;
+#[path = "e2e/ctl.rs"]
+mod ctl;
 #[path = "e2e/demo.rs"]
 mod demo;
 #[path = "e2e/durability.rs"]
 mod durability;
 #[path = "e2e/events.rs"]
 mod events;
+#[path = "e2e/fleet.rs"]
+mod fleet;
 #[path = "e2e/logs_agent.rs"]
 mod logs_agent;
 #[path = "e2e/logs_cli.rs"]
@@ -37,6 +41,8 @@ mod metrics_cli;
 mod node_exporter;
 #[path = "e2e/protocols.rs"]
 mod protocols;
+#[path = "e2e/ssm_cli.rs"]
+mod ssm_cli;
 #[path = "e2e/statsd.rs"]
 mod statsd;
 #[path = "e2e/tls.rs"]

@@ -28,6 +28,8 @@ enum Cmd {
         #[arg(long)]
         duration: Option<u64>,
     },
+    /// Manage the agent's config and service, as amazon-cloudwatch-agent-ctl does.
+    Ctl(hostwatch_cli::ctl::CtlArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -37,5 +39,12 @@ fn main() -> anyhow::Result<()> {
             listen,
             duration,
         } => hostwatch_cli::demo::run(&data_dir, listen, duration),
+        Cmd::Ctl(args) => {
+            if let Err(e) = hostwatch_cli::ctl::run(&args) {
+                eprintln!("{e:#}");
+                std::process::exit(1);
+            }
+            Ok(())
+        }
     }
 }

@@ -898,6 +898,21 @@ async fn start_logs(
 
 /// Run the daemon until SIGTERM / SIGINT, on a current-thread runtime.
 pub fn run(config: AgentConfig, options: RunOptions, reload: ReloadFn) -> Result<(), RunError> {
+    run_with(config, options, reload, None)
+}
+
+/// Starts a task that sends control requests (e.g. the fleet config watcher) on the daemon's
+/// runtime.
+pub type ControlSource = Box<dyn FnOnce(mpsc::UnboundedSender<Control>)>;
+
+/// [`run`], plus `source` started on the runtime with a sender of control requests: a
+/// [`Control::Reload`] it sends takes the same path as SIGHUP.
+pub fn run_with(
+    config: AgentConfig,
+    options: RunOptions,
+    reload: ReloadFn,
+    source: Option<ControlSource>,
+) -> Result<(), RunError> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         // Only DNS look-ups and file reads use blocking threads; keep that pool tiny.
@@ -906,6 +921,9 @@ pub fn run(config: AgentConfig, options: RunOptions, reload: ReloadFn) -> Result
         .map_err(RunError::Runtime)?;
     rt.block_on(async move {
         let (tx, rx) = mpsc::unbounded_channel();
+        if let Some(start) = source {
+            start(tx.clone());
+        }
         spawn_signal_forwarder(tx)?;
         daemon(config, options, reload, rx).await
     })

@@ -2,4 +2,5 @@
 //! (`src/bin/hostwatch.rs`) only parses flags and calls into these modules, so every command can
 //! be tested without spawning the binary.
 
+pub mod ctl;
 pub mod demo;

@@ -44,6 +44,7 @@ pub struct AppState {
     pub cloudwatch: CloudWatchApi,
     pub logs: LogsApi,
     pub events: crate::api::events::EventsApi,
+    pub ssm: crate::api::ssm::SsmApi,
 }
 
 /// Failure to start the collector.
@@ -184,6 +185,7 @@ pub async fn serve(config: CollectorConfig, clock: SharedClock) -> Result<Runnin
         cloudwatch,
         logs,
         events: crate::api::events::EventsApi::new(events.clone()),
+        ssm: crate::api::ssm::SsmApi::open(&config.data_dir)?,
     });
     let weak_state = Arc::downgrade(&state);
     let log_sink: std::sync::Weak<dyn crate::events::target::LogSink> = weak_state;
@@ -263,7 +265,7 @@ async fn index() -> Html<&'static str> {
     Html(concat!(
         "<!doctype html><html><head><title>hostwatch collector</title></head><body>",
         "<h1>hostwatch collector</h1>",
-        "<p>CloudWatch, CloudWatch Logs APIs on this port. Point the AWS CLI here with ",
+        "<p>CloudWatch, CloudWatch Logs, EventBridge and SSM Parameter Store APIs on this port. Point the AWS CLI here with ",
         "<code>--endpoint-url</code>; credentials are in <code>DATA_DIR/credentials</code>, profile ",
         "<code>hostwatch</code>.</p><p><a href=\"/healthz\">health</a></p></body></html>"
     ))
@@ -403,6 +405,7 @@ async fn api_request(
         (Service::Events, Some(op)) => {
             (op.clone(), state.events.handle_body(op, &body, &ctx).await)
         }
+        (Service::Ssm, Some(op)) => (op.clone(), state.ssm.handle_body(op, &body, &ctx).await),
         // So does CloudWatch over awsJson 1.0 (PutMetricData straight from the bytes).
         (Service::CloudWatch, Some(op)) if route.protocol != Protocol::AwsQuery => (
             op.clone(),
@@ -418,7 +421,7 @@ async fn api_request(
                     },
                     Service::Logs => state.logs.handle(&op, input, &ctx).await,
                     Service::Events => state.events.handle(&op, input, &ctx).await,
-                    Service::Ssm => Err(crate::api::unknown_operation("AmazonSSM", &op, false)),
+                    Service::Ssm => state.ssm.handle(&op, input, &ctx).await,
                 };
                 (op, result)
             }

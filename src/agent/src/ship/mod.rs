@@ -1,4 +1,5 @@
 //! Shipping datums to CloudWatch (or a hostwatch collector): credentials, instance metadata,
+//! the SSM Parameter Store client (`ssm`),
 //! endpoint and region, PutMetricData with batching, compression, signing and retries.
 //!
 //! Everything that reads the environment takes a lookup function ([`credentials::EnvLookup`])
@@ -12,6 +13,7 @@ pub mod imds;
 pub mod logs;
 pub mod metrics;
 pub mod signed;
+pub mod ssm;
 
 #[cfg(test)]
 pub(crate) mod test_server;

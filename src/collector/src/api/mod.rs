@@ -8,6 +8,7 @@
 pub mod cloudwatch;
 pub mod events;
 pub mod logs;
+pub mod ssm;
 
 use hostwatch_aws::{ApiError, Protocol};
 use serde::de::DeserializeOwned;

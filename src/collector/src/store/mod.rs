@@ -2,10 +2,12 @@
 //!
 //! Each concern owns one SQLite database file under the data directory (`metrics.db`,
 //! `logs.db`, `alarms.db` (alarms, history, the event outbox), `anomaly.db` (anomaly
-//! detectors)), opened through [`sqlite::open`] (WAL mode, versioned migrations) and written
-//! through a [`sqlite::Committer`]: a single writer thread that group-commits the jobs of all
-//! concurrent requests in one transaction and answers each request only after that transaction
-//! has committed. Reads use their own connections and never block the writer.
+//! detectors), `ssm.db` (Parameter Store)), opened through [`sqlite::open`] (WAL mode,
+//! versioned migrations). The data stores write through a [`sqlite::Committer`]: a single
+//! writer thread that group-commits the jobs of all concurrent requests in one transaction and
+//! answers each request only after that transaction has committed. Reads use their own
+//! connections and never block the writer. The configuration stores (`anomaly.db`, `ssm.db`:
+//! a few rows, rare writes) use one connection behind a mutex, one transaction per write.
 
 pub mod alarms;
 pub mod anomaly;
@@ -14,6 +16,7 @@ pub mod log_filters;
 pub mod logs;
 pub mod metrics;
 pub mod sqlite;
+pub mod ssm;
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
