@@ -17,6 +17,8 @@ mod all_plugins;
 mod auth;
 #[path = "e2e/collectd.rs"]
 mod collectd;
+#[path = "e2e/dashboard.rs"]
+mod dashboard;
 #[path = "e2e/demo.rs"]
 mod demo;
 #[path = "e2e/durability.rs"]
