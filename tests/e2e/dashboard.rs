@@ -3,7 +3,7 @@
 //! against a real collector fed by a real agent. The browser script saves screenshots, the CSV
 //! the explorer downloaded and what it saw; this test checks those against the AWS CLI.
 
-use crate::util::{bin, iso, now_secs, signal, wait_for, Collector};
+use crate::util::{assert_ok, bin, iso, now_secs, signal, wait_for, Collector};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -159,6 +159,28 @@ fn dashboard_sessions_refuse_requests_without_session_or_csrf() {
         .unwrap()
         .contains("Max-Age=0"));
     assert_eq!(list_metrics(&c, Some(&cookie), Some(&csrf)).status(), 401);
+}
+
+#[test]
+fn dashboard_operations_over_query_and_boto3() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = Collector::start(&dir.path().join("collector"));
+    assert_ok(&c.python("dashboards.py", &[]));
+    // The AWS CLI too; and the dashboards survive a restart (SQLite).
+    let body = r#"{"widgets":[{"type":"text","x":0,"y":0,"width":24,"height":2,"properties":{"markdown":"kept"}}]}"#;
+    c.aws_json(&[
+        "cloudwatch",
+        "put-dashboard",
+        "--dashboard-name",
+        "kept",
+        "--dashboard-body",
+        body,
+    ]);
+    let data_dir = c.data_dir.clone();
+    c.stop();
+    let c = Collector::start(&data_dir);
+    let got = c.aws_json(&["cloudwatch", "get-dashboard", "--dashboard-name", "kept"]);
+    assert_eq!(got["DashboardBody"], body);
 }
 
 fn agent_config(endpoint: &str) -> Value {

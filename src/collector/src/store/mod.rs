@@ -9,6 +9,7 @@
 
 pub mod alarms;
 pub mod anomaly;
+pub mod dashboards;
 pub mod events;
 pub mod logs;
 pub mod metrics;
