@@ -209,6 +209,28 @@ try {
   await page.locator('#event-buses button').first().waitFor();
   await shot(page, 'laptop-events');
 
+  step('saved dashboards: the hosts dashboard, a dashboard put by the CLI, validation errors');
+  await page.goto(endpoint + '/#/dashboards');
+  await page.locator('a[data-dashboard="ops"]').waitFor();
+  await page.click('#save-hosts');
+  await page.waitForFunction(() => location.hash.includes('name=hosts'));
+  await page.locator('#dashboard-grid .widget[data-type="metric"] svg path[data-series]').first().waitFor({ state: 'attached' });
+  result.hostsWidgets = await page.locator('#dashboard-grid .widget').count();
+  await shot(page, 'laptop-dashboard-hosts');
+  await page.goto(endpoint + '/#/dashboards?name=ops');
+  await page.locator('#dashboard-grid .widget[data-type="metric"] svg path[data-series]').first().waitFor({ state: 'attached' });
+  await page.locator('#dashboard-grid .widget[data-type="alarm"] .badge').waitFor();
+  result.dashboardAlarmState = (await page.locator('#dashboard-grid .widget[data-type="alarm"] .badge').textContent()).trim();
+  result.dashboardText = (await page.locator('#dashboard-grid .widget[data-type="text"] h2').first().textContent()).trim();
+  await page.locator('#dashboard-grid .widget[data-type="log"] .error, #dashboard-grid .widget[data-type="log"] table').first().waitFor();
+  result.dashboardLog = (await page.locator('#dashboard-grid .widget[data-type="log"]').innerText()).trim();
+  await shot(page, 'laptop-dashboard-ops');
+  await page.click('#edit-dashboard');
+  await page.fill('#dashboard-json', '{"widgets": [{"type": "text", "width": 30, "properties": {"markdown": "x"}}]}');
+  await page.click('#save-dashboard');
+  await page.locator('#dashboard-status .error').waitFor();
+  result.dashboardSaveError = await page.locator('#dashboard-status .error').textContent();
+
   step('phone width');
   const phone = await newPage({ width: 390, height: 844 });
   await phone.goto(endpoint + '/#/hosts');
@@ -219,6 +241,9 @@ try {
   await phone.goto(shared);
   await phone.locator('#chart svg path[data-series]').first().waitFor();
   await shot(phone, 'phone-metrics');
+  await phone.goto(endpoint + '/#/dashboards?name=ops');
+  await phone.locator('#dashboard-grid .widget[data-type="metric"] svg path[data-series]').first().waitFor({ state: 'attached' });
+  await shot(phone, 'phone-dashboard');
   await noSecretOnPage(phone);
 
   step('keyboard: the nav and the metric list are reachable with Tab');

@@ -369,6 +369,22 @@ fn dashboard_in_headless_chromium() {
         r#"{"source":["aws.cloudwatch"]}"#,
     ]);
 
+    // A saved dashboard with every widget type the page renders.
+    let ops = json!({"start": "-PT1H", "widgets": [
+        {"type": "text", "x": 0, "y": 0, "width": 24, "height": 2, "properties": {"markdown": "# Operations\nSee [alarms](#/alarms)."}},
+        {"type": "metric", "x": 0, "y": 2, "width": 12, "height": 6, "properties": {"title": "Memory", "metrics": [["CWAgent", "mem_used_percent", "host", host]], "period": 60, "stat": "Maximum", "view": "timeSeries"}},
+        {"type": "alarm", "x": 12, "y": 2, "width": 12, "height": 3, "properties": {"title": "Alarms", "alarms": ["arn:aws:cloudwatch:us-east-1:000000000000:alarm:memory-high"]}},
+        {"type": "log", "x": 12, "y": 5, "width": 12, "height": 3, "properties": {"title": "Errors", "query": "SOURCE 'app' | fields @timestamp, @message | filter @message like /ERROR/"}}
+    ]});
+    c.aws_json(&[
+        "cloudwatch",
+        "put-dashboard",
+        "--dashboard-name",
+        "ops",
+        "--dashboard-body",
+        &ops.to_string(),
+    ]);
+
     let out = browser_out_dir();
     let run = Command::new("node")
         .arg(browser_dir.join("dashboard.mjs"))
@@ -458,6 +474,42 @@ fn dashboard_in_headless_chromium() {
             && insights_error.contains("StartQuery"),
         "{result}"
     );
+    assert_eq!(result["dashboardAlarmState"], "ALARM", "{result}");
+    assert_eq!(result["dashboardText"], "Operations", "{result}");
+    assert!(
+        result["dashboardLog"]
+            .as_str()
+            .is_some_and(|t| t.contains("StartQuery")),
+        "Insights is not on this branch: the log widget shows the API's error. {result}"
+    );
+    assert!(
+        result["dashboardSaveError"]
+            .as_str()
+            .is_some_and(|t| t.contains("/widgets/0/width")),
+        "{result}"
+    );
+    // The hosts dashboard the page saved is a CloudWatch dashboard the CLI reads.
+    let hosts = c.aws_json(&["cloudwatch", "get-dashboard", "--dashboard-name", "hosts"]);
+    let body: Value = serde_json::from_str(hosts["DashboardBody"].as_str().unwrap()).unwrap();
+    let rows = body["widgets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["type"] == "metric")
+        .flat_map(|w| w["properties"]["metrics"].as_array().unwrap().clone())
+        .collect::<Vec<_>>();
+    for metric in [
+        "mem_used_percent",
+        "disk_used_percent",
+        "net_bytes_recv",
+        "cpu_usage_user",
+    ] {
+        assert!(
+            rows.iter()
+                .any(|r| r[1] == metric && r.as_array().unwrap().contains(&json!(host))),
+            "{metric} of {host} in {body}"
+        );
+    }
     assert!(result["responsesChecked"].as_u64().unwrap() > 20);
     for shot in [
         "laptop-signin",
@@ -465,7 +517,9 @@ fn dashboard_in_headless_chromium() {
         "laptop-metrics",
         "laptop-thousand",
         "laptop-alarm",
+        "laptop-dashboard-ops",
         "phone-hosts",
+        "phone-dashboard",
         "phone-metrics",
     ] {
         assert!(out.join(format!("{shot}.png")).is_file(), "{shot}.png");

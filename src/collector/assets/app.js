@@ -8,8 +8,9 @@ import * as metrics from './metrics.js';
 import * as alarms from './alarms.js';
 import * as logs from './logs.js';
 import * as events from './events.js';
+import * as dashboards from './dashboards.js';
 
-const VIEWS = { hosts, metrics, alarms, logs, events };
+const VIEWS = { hosts, dashboards, metrics, alarms, logs, events };
 const $ = (id) => document.getElementById(id);
 let teardown = null;
 

@@ -62,6 +62,11 @@ pub const ASSETS: &[Asset] = &[
         body: include_str!("../../assets/hosts.js"),
     },
     Asset {
+        path: "dashboards.js",
+        content_type: JS,
+        body: include_str!("../../assets/dashboards.js"),
+    },
+    Asset {
         path: "util.js",
         content_type: JS,
         body: include_str!("../../assets/util.js"),
