@@ -123,6 +123,14 @@ try {
   const shared = page.url();
   result.sharedUrl = shared;
 
+  step('custom time range');
+  await page.click('button[data-range="custom"]');
+  await page.locator('#range-from').waitFor();
+  await page.waitForFunction(() => location.hash.includes('range=custom') && location.hash.includes('from='));
+  await page.click('button[data-range="1h"]');
+  await page.waitForFunction(() => location.hash.includes('range=1h'));
+  await page.locator('#chart-status').filter({ hasText: /per 1 s/ }).waitFor();
+
   step('download the chart data as CSV');
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-csv')]);
   await download.saveAs(path.join(out, 'metrics.csv'));
@@ -194,6 +202,23 @@ try {
   const filterError = await page.locator('#log-status .error').count() ? await page.locator('#log-status .error').textContent() : null;
   result.filter = filterError ? { error: filterError } : { rows: await page.locator('#log-events tr').count() };
   await shot(page, 'laptop-logs');
+
+  step('live tail shows a new event within seconds');
+  await page.goto(endpoint + '/#/logs?' + new URLSearchParams({ group: logGroup, stream: 'web-1' }));
+  await page.locator('#log-events tr').first().waitFor();
+  await page.click('#live-tail');
+  const put = await page.evaluate(async (group) => {
+    const s = await (await fetch('/dashboard/session')).json();
+    const r = await fetch('/dashboard/api', {
+      method: 'POST',
+      headers: { 'X-Amz-Target': 'Logs_20140328.PutLogEvents', 'Content-Type': 'application/x-amz-json-1.1', 'X-Hostwatch-Csrf': s.csrfToken },
+      body: JSON.stringify({ logGroupName: group, logStreamName: 'web-1', logEvents: [{ timestamp: Date.now(), message: 'live tail line' }] }),
+    });
+    return r.status;
+  }, logGroup);
+  assert.equal(put, 200);
+  await page.locator('#log-events tr', { hasText: 'live tail line' }).waitFor({ timeout: 10000 });
+  await page.click('#live-tail');
 
   step('run an Insights query');
   await page.goto(endpoint + '/#/logs?' + new URLSearchParams({ group: logGroup, tab: 'insights' }));
