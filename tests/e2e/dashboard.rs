@@ -183,6 +183,22 @@ fn dashboard_operations_over_query_and_boto3() {
     assert_eq!(got["DashboardBody"], body);
 }
 
+#[test]
+fn dashboard_page_functions_under_node_test() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    let out = Command::new("node")
+        .args(["--test", "units.test.mjs"])
+        .current_dir(&dir)
+        .output()
+        .expect("run node (apt-get install nodejs)");
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn agent_config(endpoint: &str) -> Value {
     json!({
         "agent": {"metrics_collection_interval": 1, "region": "us-east-1"},

@@ -65,6 +65,12 @@ $('signout').addEventListener('click', async () => {
 });
 
 window.addEventListener('hashchange', route);
+// Charts are drawn at their container's width: draw the view again when the width changes.
+let lastWidth = window.innerWidth, resizeTimer;
+window.addEventListener('resize', () => {
+  clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(() => { if (window.innerWidth !== lastWidth) { lastWidth = window.innerWidth; route(); } }, 300);
+});
 window.addEventListener('hostwatch:signedout', showSignIn);
 
 session().then((s) => (s ? showApp(s) : showSignIn()), showSignIn);

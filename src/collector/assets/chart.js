@@ -67,7 +67,7 @@ export function drawChart(container, series, opts = {}) {
   }
   if (type === 'pie') return drawPie(container, series);
   W = widthOf(container);
-  const h = opts.height || H;
+  const h = opts.height || (W < 500 ? 220 : H);
   const times = unionTimestamps(series);
   const start = opts.start ?? times[0];
   const end = opts.end ?? times[times.length - 1];

@@ -36,8 +36,8 @@ export function fmtNum(v) {
   if (v === null || v === undefined || Number.isNaN(v)) return '';
   const a = Math.abs(v);
   if (a !== 0 && (a >= 1e9 || a < 1e-3)) return v.toExponential(3);
-  if (a >= 1e6) return (v / 1e6).toFixed(2) + 'M';
-  if (a >= 1e4) return (v / 1e3).toFixed(1) + 'k';
+  if (a >= 1e6) return String(+(v / 1e6).toFixed(2)) + 'M';
+  if (a >= 1e4) return String(+(v / 1e3).toFixed(1)) + 'k';
   return String(+v.toFixed(a >= 100 ? 1 : 3));
 }
 
