@@ -135,6 +135,11 @@ try {
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-csv')]);
   await download.saveAs(path.join(out, 'metrics.csv'));
 
+  step('add the chart to a saved dashboard');
+  page.once('dialog', (d) => d.accept('from-explorer'));
+  await page.click('#add-to-dashboard');
+  await page.locator('#chart-status a', { hasText: 'from-explorer' }).waitFor();
+
   step('the URL holds the chart');
   const page2 = await newPage();
   await page2.goto(shared);

@@ -504,6 +504,20 @@ fn dashboard_in_headless_chromium() {
             .is_some_and(|t| t.contains("/widgets/0/width")),
         "{result}"
     );
+    // The explorer's "Add to dashboard" wrote a metric widget with the chart's series.
+    let saved = c.aws_json(&[
+        "cloudwatch",
+        "get-dashboard",
+        "--dashboard-name",
+        "from-explorer",
+    ]);
+    let saved: Value = serde_json::from_str(saved["DashboardBody"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        saved["widgets"][0]["properties"]["metrics"],
+        json!([["CWAgent", "mem_used_percent", "host", host]]),
+        "{saved}"
+    );
+    assert_eq!(saved["widgets"][0]["properties"]["period"], 1, "{saved}");
     // The hosts dashboard the page saved is a CloudWatch dashboard the CLI reads.
     let hosts = c.aws_json(&["cloudwatch", "get-dashboard", "--dashboard-name", "hosts"]);
     let body: Value = serde_json::from_str(hosts["DashboardBody"].as_str().unwrap()).unwrap();

@@ -134,10 +134,11 @@ export function render(view, params) {
   const refreshSel = el('select', { id: 'refresh', 'aria-label': 'Auto-refresh' }, REFRESH.map(([v, l]) => el('option', { value: v, text: 'Refresh: ' + l, selected: v === st.refresh })));
   const csvBtn = el('button', { type: 'button', id: 'download-csv', text: 'Download CSV' });
   const clearBtn = el('button', { type: 'button', id: 'clear-series', text: 'Clear' });
+  const saveBtn = el('button', { type: 'button', id: 'add-to-dashboard', text: 'Add to dashboard' });
   const status = el('p', { class: 'status', id: 'chart-status', role: 'status' });
   const chartBox = el('div', { id: 'chart', class: 'chart-box' });
   const legendBox = el('div', { id: 'legend' });
-  const controls = el('div', { class: 'controls' }, rangeButtons, custom, periodSel, statIn, statList, typeSel, refreshSel, csvBtn, clearBtn);
+  const controls = el('div', { class: 'controls' }, rangeButtons, custom, periodSel, statIn, statList, typeSel, refreshSel, csvBtn, saveBtn, clearBtn);
   const panel = el('section', { class: 'panel' }, el('h1', { text: 'Metrics' }), controls, status, chartBox, legendBox);
   view.append(el('div', { class: 'explorer' }, browser, panel));
 
@@ -167,6 +168,16 @@ export function render(view, params) {
   refreshSel.onchange = () => { st.refresh = Number(refreshSel.value); schedule(); writeState(st); };
   clearBtn.onclick = () => { st.q = []; renderMetricList(); update(); };
   csvBtn.onclick = () => download('metrics.csv', toCsv(lastSeries));
+  saveBtn.onclick = async () => {
+    if (!st.q.length) return;
+    const name = (window.prompt('Add this chart to the dashboard named:', 'explorer') || '').trim();
+    if (!name) return;
+    try {
+      await addToDashboard(name, st);
+      status.textContent = '';
+      status.append('Added to ', el('a', { href: '#/dashboards?' + new URLSearchParams({ name }), text: name }), '.');
+    } catch (e) { clear(chartBox).append(errorBox(e)); }
+  };
   let searchTimer;
   search.oninput = () => { clearTimeout(searchTimer); searchTimer = setTimeout(() => { st.search = search.value; writeState(st); renderMetricList(); }, 120); };
 
@@ -265,3 +276,26 @@ export function render(view, params) {
   return () => clearInterval(timer);
 }
 
+
+// Append the explorer's chart to a saved dashboard (created when missing) as a metric widget
+// below the existing ones.
+async function addToDashboard(name, st) {
+  let body = { widgets: [] };
+  try {
+    body = JSON.parse((await cw('GetDashboard', { DashboardName: name })).DashboardBody);
+  } catch (e) {
+    if (e.code !== 'ResourceNotFound' && e.code !== 'DashboardNotFoundError') throw e;
+  }
+  const widgets = Array.isArray(body.widgets) ? body.widgets : (body.widgets = []);
+  const y = widgets.reduce((m, w) => Math.max(m, (w.y || 0) + (w.height || 6)), 0);
+  widgets.push({
+    type: 'metric', x: 0, y, width: 24, height: 6,
+    properties: {
+      title: st.q.length === 1 ? seriesLabel(st.q[0]) : `${st.q.length} series`,
+      metrics: st.q.map((s) => [s.ns, s.m, ...Object.entries(s.d || {}).flat()]),
+      view: st.type === 'pie' ? 'pie' : 'timeSeries', stacked: st.type === 'stacked',
+      stat: st.stat, period: st.period,
+    },
+  });
+  await cw('PutDashboard', { DashboardName: name, DashboardBody: JSON.stringify(body) });
+}
