@@ -234,9 +234,13 @@ try {
   result.insights = insightsError ? { error: insightsError } : { rows: await page.locator('#insights-results tbody tr').count(), bars: await page.locator('#insights-chart rect').count() };
   await shot(page, 'laptop-insights');
 
-  step('events: buses and rules');
+  step('events: buses, rules, targets and recent deliveries');
   await page.goto(endpoint + '/#/events');
   await page.locator('#event-buses button').first().waitFor();
+  await page.click('a:text("alarms-to-log")');
+  await page.locator('#rule-targets').waitFor();
+  await page.locator('#rule-deliveries tr', { hasText: 'CloudWatch Alarm State Change' }).first().waitFor();
+  result.deliveries = await page.locator('#rule-deliveries tr').count();
   await shot(page, 'laptop-events');
 
   step('saved dashboards: the hosts dashboard, a dashboard put by the CLI, validation errors');

@@ -313,6 +313,30 @@ fn dashboard_in_headless_chromium() {
 
     put_thousand_series(&c, dir.path(), "DashBench");
 
+    // Alarm state changes are delivered into a log group by an event rule.
+    c.aws_json(&[
+        "logs",
+        "create-log-group",
+        "--log-group-name",
+        "alarm-events",
+    ]);
+    c.aws_json(&[
+        "events",
+        "put-rule",
+        "--name",
+        "alarms-to-log",
+        "--event-pattern",
+        r#"{"source":["aws.cloudwatch"]}"#,
+    ]);
+    c.aws_json(&[
+        "events",
+        "put-targets",
+        "--rule",
+        "alarms-to-log",
+        "--targets",
+        "Id=log,Arn=arn:aws:logs:us-east-1:000000000000:log-group:alarm-events",
+    ]);
+
     // An alarm on the agent's metric, in ALARM (missing data counts as breaching, so the
     // evaluator keeps it there).
     c.aws_json(&[
@@ -375,14 +399,6 @@ fn dashboard_in_headless_chromium() {
         "web-1",
         "--log-events",
         &events.to_string(),
-    ]);
-    c.aws_json(&[
-        "events",
-        "put-rule",
-        "--name",
-        "alarms-to-log",
-        "--event-pattern",
-        r#"{"source":["aws.cloudwatch"]}"#,
     ]);
 
     // A saved dashboard with every widget type the page renders.

@@ -1,8 +1,9 @@
-// Events: buses (ListEventBuses), their rules (ListRules) and a rule's targets
-// (ListTargetsByRule).
+// Events: buses (ListEventBuses), their rules (ListRules), a rule's targets
+// (ListTargetsByRule) and, for log-group targets, the recent deliveries: the events the rule
+// delivered into the stream named after it (GetLogEvents).
 
-import { events, all } from './api.js';
-import { el, clear, errorBox, setRoute } from './util.js';
+import { events, logs, all } from './api.js';
+import { el, clear, errorBox, setRoute, fmtTime } from './util.js';
 
 export function render(view, params) {
   const bus = params.get('bus') || 'default';
@@ -28,9 +29,27 @@ export function render(view, params) {
         panel.append(box);
         const targets = await all(events, 'ListTargetsByRule', { Rule: rule, EventBusName: bus }, 'Targets');
         if (!targets.length) box.append(el('p', { class: 'empty', text: 'No targets.' }));
-        for (const t of targets) box.append(el('p', {}, el('strong', { text: t.Id + ': ' }), t.Arn));
+        for (const t of targets) {
+          box.append(el('p', {}, el('strong', { text: t.Id + ': ' }), t.Arn));
+          const group = /^arn:aws:logs:[^:]*:[^:]*:log-group:([^:]+)(:\*)?$/.exec(t.Arn);
+          if (group) box.append(await deliveries(group[1], rule));
+        }
       }
     } catch (e) { clear(panel).append(errorBox(e)); }
   })();
   return null;
+}
+
+async function deliveries(group, rule) {
+  const box = el('div', { class: 'deliveries' }, el('h3', { text: `Recent deliveries to ${group}` }));
+  try {
+    const r = await logs('GetLogEvents', { logGroupName: group, logStreamName: rule, startFromHead: false, limit: 20 });
+    const rows = (r.events || []).reverse().map((e) => el('tr', {}, el('td', {}, el('time', { text: fmtTime(e.timestamp) })), el('td', { class: 'msg', text: e.message })));
+    if (!rows.length) box.append(el('p', { class: 'empty', text: 'No deliveries yet.' }));
+    else box.append(el('div', { class: 'table-wrap' }, el('table', { class: 'events', id: 'rule-deliveries' }, el('tbody', {}, rows))));
+  } catch (e) {
+    if (e.code === 'ResourceNotFoundException') box.append(el('p', { class: 'empty', text: 'No deliveries yet.' }));
+    else box.append(errorBox(e));
+  }
+  return box;
 }
