@@ -46,6 +46,8 @@ async function newPage(viewport) {
   const page = await context.newPage();
   if (viewport) await page.setViewportSize(viewport);
   page.on('pageerror', (e) => errors.push(String(e)));
+  // Anything the Content-Security-Policy blocked is a bug in the page.
+  page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) errors.push(m.text()); });
   return page;
 }
 
