@@ -8,6 +8,7 @@ import { widgetQueries, relativeStart } from '../../src/collector/assets/dashboa
 import { toCsv, seriesLabel, specOf } from '../../src/collector/assets/metrics.js';
 import { unionTimestamps } from '../../src/collector/assets/chart.js';
 import { rangeBounds, fmtNum } from '../../src/collector/assets/util.js';
+import { binBars } from '../../src/collector/assets/logs.js';
 
 test('metric rows become queries; "." repeats the previous row', () => {
   const q = widgetQueries({
@@ -64,4 +65,17 @@ test('time ranges and numbers', () => {
   assert.equal(fmtNum(14.4), '14.4');
   assert.equal(fmtNum(25000), '25k');
   assert.equal(fmtNum(null), '');
+});
+
+test('Insights: bars for stats ... by bin(), sorted by bin', () => {
+  const rows = [
+    [{ field: 'bin(1m)', value: '2024-01-01 00:01:00.000' }, { field: 'count(*)', value: '3' }],
+    [{ field: 'bin(1m)', value: '2024-01-01 00:00:00.000' }, { field: 'count(*)', value: '5' }],
+  ];
+  assert.deepEqual(binBars(rows, 'stats count(*) by bin(1m)'), [
+    { label: '2024-01-01 00:00:00.000', value: 5 },
+    { label: '2024-01-01 00:01:00.000', value: 3 },
+  ]);
+  assert.equal(binBars(rows, 'fields @message'), null);
+  assert.equal(binBars([[{ field: 'bin(5m)', value: 'x' }]], 'stats count(*) by bin(5m)'), null, 'no numeric column');
 });

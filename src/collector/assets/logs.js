@@ -171,13 +171,19 @@ function showResults(rows, query, bars, table) {
     return el('tr', {}, fields.map((f) => el('td', { text: m.get(f) ?? '' })));
   });
   table.append(el('table', {}, el('thead', {}, el('tr', {}, fields.map((f) => el('th', { text: f })))), el('tbody', {}, body)));
-  if (/\bby\s+bin\s*\(/i.test(query)) {
-    const bin = fields.find((f) => /^bin\s*\(/i.test(f)) || fields[0];
-    const val = fields.find((f) => f !== bin && rows.some((r) => r.some((x) => x.field === f && x.value !== '' && !Number.isNaN(Number(x.value)))));
-    if (bin && val) {
-      const data = rows.map((r) => ({ label: (r.find((x) => x.field === bin) || {}).value || '', value: Number((r.find((x) => x.field === val) || {}).value) || 0 }))
-        .sort((a, b) => a.label.localeCompare(b.label));
-      drawBars(bars, data);
-    }
-  }
+  const data = binBars(rows, query);
+  if (data) drawBars(bars, data);
+}
+
+// For `stats ... by bin(...)`: one bar per bin (sorted by time) with the first numeric
+// statistic; null for any other query.
+export function binBars(rows, query) {
+  if (!/\bby\s+bin\s*\(/i.test(query)) return null;
+  const fields = [];
+  for (const row of rows) for (const f of row) if (f.field !== '@ptr' && !fields.includes(f.field)) fields.push(f.field);
+  const bin = fields.find((f) => /^bin\s*\(/i.test(f)) || fields[0];
+  const val = fields.find((f) => f !== bin && rows.some((r) => r.some((x) => x.field === f && x.value !== '' && !Number.isNaN(Number(x.value)))));
+  if (!bin || !val) return null;
+  return rows.map((r) => ({ label: (r.find((x) => x.field === bin) || {}).value || '', value: Number((r.find((x) => x.field === val) || {}).value) || 0 }))
+    .sort((a, b) => a.label.localeCompare(b.label));
 }
