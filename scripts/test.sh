@@ -14,6 +14,15 @@ fi
 if ! command -v prometheus-node-exporter >/dev/null 2>&1 || ! command -v collectd >/dev/null 2>&1; then
     apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus-node-exporter collectd-core
 fi
+# The dashboard's browser tests: Debian's chromium, driven by playwright-core from npm (which
+# must never download a browser of its own).
+if ! command -v chromium >/dev/null 2>&1; then
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium
+fi
+if ! command -v npm >/dev/null 2>&1; then
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends nodejs npm
+fi
+(cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 python3 -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
 if ! command -v cargo-nextest >/dev/null 2>&1; then
     cargo install --locked cargo-nextest

@@ -19,6 +19,8 @@ mod auth;
 mod collectd;
 #[path = "e2e/ctl.rs"]
 mod ctl;
+#[path = "e2e/dashboard.rs"]
+mod dashboard;
 #[path = "e2e/demo.rs"]
 mod demo;
 #[path = "e2e/durability.rs"]

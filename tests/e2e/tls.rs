@@ -70,6 +70,29 @@ fn serves_https_with_rustls() {
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v["logGroups"].is_array());
+    // The dashboard's session cookie is Secure under TLS.
+    let creds = hostwatch_aws::credentials::profile_from_ini(
+        &std::fs::read_to_string(c.credentials_file()).unwrap(),
+        "hostwatch",
+    )
+    .unwrap();
+    // The certificate is self-signed (its own CA), which webpki refuses as a server certificate.
+    let client = reqwest::blocking::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .build()
+        .unwrap();
+    let signed_in = client
+        .post(format!("{}/dashboard/login", c.endpoint))
+        .header("Content-Type", "application/json")
+        .body(
+            serde_json::json!({"accessKeyId": creds.access_key_id, "secretAccessKey": creds.secret_access_key})
+                .to_string(),
+        )
+        .send()
+        .unwrap();
+    assert_eq!(signed_in.status(), 200);
+    let cookie = signed_in.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.ends_with("; Secure"), "{cookie}");
     // Plain HTTP to the TLS port fails.
     let plain = c.endpoint.replace("https://", "http://");
     assert!(reqwest::blocking::get(format!("{plain}/healthz"))

@@ -66,6 +66,14 @@ impl KeyStore {
         self.secrets.is_empty()
     }
 
+    /// Whether `secret_access_key` is the secret of the known key `access_key_id` (the dashboard's
+    /// sign-in). The comparison does not stop at the first differing byte.
+    pub fn check_secret(&self, access_key_id: &str, secret_access_key: &str) -> bool {
+        self.secret(access_key_id).is_some_and(|s| {
+            crate::dashboard::sessions::constant_time_eq(s.as_bytes(), secret_access_key.as_bytes())
+        })
+    }
+
     fn secret(&self, access_key_id: &str) -> Option<&str> {
         self.secrets.get(access_key_id).map(String::as_str)
     }

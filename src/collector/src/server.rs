@@ -1,5 +1,7 @@
 //! The HTTP front: listener, request pipeline, health check.
 //!
+//! `GET /` and `/dashboard/*` are the web dashboard (see `crate::dashboard`).
+//!
 //! Pipeline for `POST /` (every API request):
 //! 1. body read with a size cap (`max_body_bytes`);
 //! 2. service family guessed from `X-Amz-Target` or the SigV4 scope, only to choose the error
@@ -12,7 +14,7 @@
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use hostwatch_aws::protocol::{self, Reply, Route};
@@ -45,6 +47,8 @@ pub struct AppState {
     pub logs: LogsApi,
     pub events: crate::api::events::EventsApi,
     pub ssm: crate::api::ssm::SsmApi,
+    /// Dashboard sign-in sessions.
+    pub sessions: crate::dashboard::Sessions,
 }
 
 /// Failure to start the collector.
@@ -118,11 +122,13 @@ impl Running {
 pub fn app(state: Arc<AppState>) -> Router {
     let limit = state.max_body;
     Router::new()
-        .route("/", post(api_request).get(index))
+        .route("/", post(api_request).get(crate::dashboard::routes::index))
+        .route("/dashboard/api", post(crate::dashboard::routes::api))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             limit_inflight,
         ))
+        .merge(crate::dashboard::router())
         .route("/healthz", get(healthz))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
@@ -186,6 +192,7 @@ pub async fn serve(config: CollectorConfig, clock: SharedClock) -> Result<Runnin
         logs,
         events: crate::api::events::EventsApi::new(events.clone()),
         ssm: crate::api::ssm::SsmApi::open(&config.data_dir)?,
+        sessions: crate::dashboard::Sessions::new(config.tls.is_some()),
     });
     let weak_state = Arc::downgrade(&state);
     let log_sink: std::sync::Weak<dyn crate::events::target::LogSink> = weak_state;
@@ -261,16 +268,6 @@ async fn limit_inflight(
     }
 }
 
-async fn index() -> Html<&'static str> {
-    Html(concat!(
-        "<!doctype html><html><head><title>hostwatch collector</title></head><body>",
-        "<h1>hostwatch collector</h1>",
-        "<p>CloudWatch, CloudWatch Logs, EventBridge and SSM Parameter Store APIs on this port. Point the AWS CLI here with ",
-        "<code>--endpoint-url</code>; credentials are in <code>DATA_DIR/credentials</code>, profile ",
-        "<code>hostwatch</code>.</p><p><a href=\"/healthz\">health</a></p></body></html>"
-    ))
-}
-
 async fn healthz(State(state): State<Arc<AppState>>) -> Response {
     let dir = state.data_dir.clone();
     let ok = tokio::task::spawn_blocking(move || {
@@ -293,11 +290,11 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Response {
     }
 }
 
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-fn new_request_id() -> String {
+pub(crate) fn new_request_id() -> String {
     let b: [u8; 16] = rand::random();
     let h = hex::encode(b);
     format!(
@@ -310,7 +307,7 @@ fn new_request_id() -> String {
     )
 }
 
-fn into_response(reply: Reply) -> Response {
+pub(crate) fn into_response(reply: Reply) -> Response {
     let mut resp = Response::new(axum::body::Body::from(reply.body));
     *resp.status_mut() =
         StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -399,29 +396,39 @@ async fn api_request(
         account_id: state.account_id.clone(),
         now_ms,
     };
+    dispatch(&state, &route, &body, &ctx).await
+}
+
+/// Run an authenticated request's operation and render the reply in its protocol. Shared by the
+/// SigV4 path above and the dashboard's session-cookie path, so both reach the same handlers.
+pub(crate) async fn dispatch(
+    state: &AppState,
+    route: &Route,
+    body: &[u8],
+    ctx: &RequestContext,
+) -> Response {
+    let request_id = ctx.request_id.as_str();
     let (operation, result) = match (route.service, &route.operation) {
         // Logs parses its own JSON bodies: PutLogEvents is read straight from the bytes.
-        (Service::Logs, Some(op)) => (op.clone(), state.logs.handle_body(op, &body, &ctx).await),
-        (Service::Events, Some(op)) => {
-            (op.clone(), state.events.handle_body(op, &body, &ctx).await)
-        }
-        (Service::Ssm, Some(op)) => (op.clone(), state.ssm.handle_body(op, &body, &ctx).await),
+        (Service::Logs, Some(op)) => (op.clone(), state.logs.handle_body(op, body, ctx).await),
+        (Service::Events, Some(op)) => (op.clone(), state.events.handle_body(op, body, ctx).await),
+        (Service::Ssm, Some(op)) => (op.clone(), state.ssm.handle_body(op, body, ctx).await),
         // So does CloudWatch over awsJson 1.0 (PutMetricData straight from the bytes).
         (Service::CloudWatch, Some(op)) if route.protocol != Protocol::AwsQuery => (
             op.clone(),
-            state.cloudwatch.handle_json_body(op, &body, &ctx).await,
+            state.cloudwatch.handle_json_body(op, body, ctx).await,
         ),
-        _ => match decode(&route, &body) {
-            Err(e) => return into_response(protocol::render_error(&route, &e, &request_id)),
+        _ => match decode(route, body) {
+            Err(e) => return into_response(protocol::render_error(route, &e, request_id)),
             Ok((op, input)) => {
                 let result = match route.service {
                     Service::CloudWatch => match check_request_size(&op, body.len()) {
-                        Ok(()) => state.cloudwatch.handle(&op, input, &ctx).await,
+                        Ok(()) => state.cloudwatch.handle(&op, input, ctx).await,
                         Err(e) => Err(e),
                     },
-                    Service::Logs => state.logs.handle(&op, input, &ctx).await,
-                    Service::Events => state.events.handle(&op, input, &ctx).await,
-                    Service::Ssm => state.ssm.handle(&op, input, &ctx).await,
+                    Service::Logs => state.logs.handle(&op, input, ctx).await,
+                    Service::Events => state.events.handle(&op, input, ctx).await,
+                    Service::Ssm => state.ssm.handle(&op, input, ctx).await,
                 };
                 (op, result)
             }
@@ -431,10 +438,10 @@ async fn api_request(
         Ok(out) => {
             tracing::debug!(request_id, service = ?route.service, operation, "Request served.");
             into_response(protocol::render_ok(
-                &route,
+                route,
                 &operation,
                 out.as_ref(),
-                &request_id,
+                request_id,
             ))
         }
         Err(e) => {
@@ -443,7 +450,7 @@ async fn api_request(
             } else {
                 tracing::debug!(request_id, operation, error = %e, "Request rejected.");
             }
-            into_response(protocol::render_error(&route, &e, &request_id))
+            into_response(protocol::render_error(route, &e, request_id))
         }
     }
 }

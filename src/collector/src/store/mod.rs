@@ -11,6 +11,7 @@
 
 pub mod alarms;
 pub mod anomaly;
+pub mod dashboards;
 pub mod events;
 pub mod log_filters;
 pub mod logs;

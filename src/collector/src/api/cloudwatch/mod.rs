@@ -1,5 +1,6 @@
 //! CloudWatch (metrics) API: PutMetricData, ListMetrics, GetMetricStatistics, GetMetricData,
-//! the anomaly detector operations and (through `alarm_api`) the alarm operations.
+//! the anomaly detector operations, the dashboard operations (`dashboards`) and (through
+//! `alarm_api`) the alarm operations.
 //!
 //! One file per concern: `put`, `list`, `statistics`, `get_data` (with `label` and `math`,
 //! metric math) implement the operations, `anomaly` the anomaly detectors and bands,
@@ -25,6 +26,7 @@
 pub(crate) mod aggregate;
 mod alarm_api;
 pub mod anomaly;
+pub mod dashboards;
 mod get_data;
 mod input;
 mod label;
@@ -71,6 +73,7 @@ pub fn check_request_size(op: &str, len: usize) -> Result<(), ApiError> {
 pub struct CloudWatchApi {
     store: MetricStore,
     anomaly: anomaly::AnomalyService,
+    dashboards: dashboards::DashboardApi,
     clock: SharedClock,
     alarms: std::sync::OnceLock<std::sync::Arc<crate::alarms::AlarmService>>,
 }
@@ -90,6 +93,7 @@ impl CloudWatchApi {
         Ok(CloudWatchApi {
             store: MetricStore::open(data_dir, opts)?,
             anomaly: anomaly::AnomalyService::open(data_dir)?,
+            dashboards: dashboards::DashboardApi::open(data_dir)?,
             clock,
             alarms: std::sync::OnceLock::new(),
         })
@@ -151,7 +155,7 @@ impl CloudWatchApi {
         &self,
         op: &str,
         input: serde_json::Value,
-        _ctx: &RequestContext,
+        ctx: &RequestContext,
     ) -> Result<Option<Shape>, ApiError> {
         let now_ms = self.clock.now_ms();
         match op {
@@ -178,6 +182,9 @@ impl CloudWatchApi {
             }
             op if alarm_api::OPERATIONS.contains(&op) => {
                 alarm_api::handle(self.alarms.get(), op, input).await
+            }
+            op if dashboards::OPERATIONS.contains(&op) => {
+                self.dashboards.handle(op, input, ctx).await
             }
             "PutAnomalyDetector" | "DescribeAnomalyDetectors" | "DeleteAnomalyDetector" => {
                 self.anomaly.handle(op, input, &self.store, now_ms).await
