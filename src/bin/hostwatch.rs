@@ -28,6 +28,8 @@ enum Cmd {
         #[arg(long)]
         duration: Option<u64>,
     },
+    /// Create an agent config by answering the CloudWatch agent wizard's questions.
+    ConfigWizard(hostwatch_cli::wizard::WizardArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -37,5 +39,6 @@ fn main() -> anyhow::Result<()> {
             listen,
             duration,
         } => hostwatch_cli::demo::run(&data_dir, listen, duration),
+        Cmd::ConfigWizard(args) => Ok(hostwatch_cli::wizard::run(&args)?),
     }
 }
