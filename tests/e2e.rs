@@ -39,3 +39,5 @@ mod protocols;
 mod statsd;
 #[path = "e2e/tls.rs"]
 mod tls;
+#[path = "e2e/wizard.rs"]
+mod wizard;
