@@ -85,11 +85,14 @@ pub fn run(args: &WizardArgs) -> Result<(), WizardError> {
 pub fn run_with<R: BufRead, W: Write>(
     args: &WizardArgs,
     input: R,
-    mut output: W,
+    output: W,
     probe: impl FnOnce() -> Option<String>,
     collectd_installed: bool,
 ) -> Result<(), WizardError> {
     save::check_writable(&args.output)?;
+    // One prompter for the whole run, so questions can also follow the save (as the
+    // CloudWatch agent wizard's parameter store upload does).
+    let mut p = Prompter::new(input, output);
     let answers = if args.non_interactive {
         let ec2_region = if args.needs_probe() { probe() } else { None };
         let facts = HostFacts {
@@ -98,28 +101,14 @@ pub fn run_with<R: BufRead, W: Write>(
         };
         args.answers(&facts).map_err(WizardError::Flags)?
     } else {
-        writeln!(
-            output,
-            "============================================================="
-        )?;
-        writeln!(
-            output,
-            "= Welcome to the hostwatch Agent Configuration Manager      ="
-        )?;
-        writeln!(
-            output,
-            "============================================================="
-        )?;
-        writeln!(
-            output,
-            "Trying to fetch the default region based on ec2 metadata..."
-        )?;
-        output.flush()?;
+        p.say("=============================================================")?;
+        p.say("= Welcome to the hostwatch Agent Configuration Manager      =")?;
+        p.say("=============================================================")?;
+        p.say("Trying to fetch the default region based on ec2 metadata...")?;
         let facts = HostFacts {
             ec2_region: probe(),
             collectd_installed,
         };
-        let mut p = Prompter::new(input, &mut output);
         flow::ask_all(&mut p, &facts)?
     };
 
@@ -128,33 +117,32 @@ pub fn run_with<R: BufRead, W: Write>(
     let text = builder::render(&config);
     let backup = save::save(&args.output, &text)?;
     if !args.non_interactive {
-        writeln!(output, "Current config as follows:")?;
-        write!(output, "{text}")?;
+        p.say("Current config as follows:")?;
+        p.say(text.trim_end())?;
     }
     if let Some(b) = backup {
-        writeln!(output, "The previous config was kept as {}", b.display())?;
+        p.say(&format!("The previous config was kept as {}", b.display()))?;
     }
-    writeln!(
-        output,
+    p.say(&format!(
         "Saved config file to {} successfully.",
         args.output.display()
-    )?;
+    ))?;
     // The parameter store upload ("Do you want to store the config in the SSM parameter
-    // store?") belongs here, after saving, as in the CloudWatch agent's wizard.
+    // store?", then name, region, credentials) goes here, after saving, as in the CloudWatch
+    // agent's wizard: a `flow::ask_parameter_store(&mut p, ...)` step in interactive mode and
+    // flags for --non-interactive.
     if answers.run_as_user != flow::DEFAULT_USER {
-        writeln!(
-            output,
+        p.say(&format!(
             "Note: the hostwatch-agent service runs as {}; to run it as {} add a drop-in \
              (systemctl edit hostwatch-agent) with [Service] User={}.",
             flow::DEFAULT_USER,
             answers.run_as_user,
             answers.run_as_user
-        )?;
+        ))?;
     }
     if !args.non_interactive {
-        writeln!(output, "Program exits now.")?;
+        p.say("Program exits now.")?;
     }
-    output.flush()?;
     Ok(())
 }
 
