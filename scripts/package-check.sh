@@ -52,9 +52,11 @@ doc() { local f; for f in copyright changelog.Debian.gz README.Debian; do echo "
 mapfile -t agent_doc < <(doc hostwatch-agent)
 mapfile -t collector_doc < <(doc hostwatch-collector)
 expect_files "$agent_deb" ./usr/bin/hostwatch-agent ./usr/bin/hostwatch \
+    ./usr/share/man/man8/hostwatch-agent.8.gz ./usr/share/man/man1/hostwatch.1.gz \
     ./etc/hostwatch-agent/config.json ./lib/systemd/system/hostwatch-agent.service \
     ./usr/share/lintian/overrides/hostwatch-agent "${agent_doc[@]}"
 expect_files "$collector_deb" ./usr/bin/hostwatch-collector \
+    ./usr/share/man/man8/hostwatch-collector.8.gz \
     ./etc/hostwatch-collector/collector.toml ./lib/systemd/system/hostwatch-collector.service \
     ./usr/share/lintian/overrides/hostwatch-collector "${collector_doc[@]}"
 for deb in "$agent_deb" "$collector_deb"; do

@@ -76,6 +76,14 @@ package() {
         install -m 0755 "$release/$b" "$root/usr/bin/$b"
         strip --strip-unneeded --remove-section=.comment --remove-section=.note "$root/usr/bin/$b"
     done
+    for b in "$@"; do
+        local page
+        page=$(ls packaging/man/"$b".[18])
+        local section=${page##*.}
+        install -d -m 0755 "$root/usr/share/man/man$section"
+        gzip -9nc "$page" > "$root/usr/share/man/man$section/$b.$section.gz"
+        chmod 0644 "$root/usr/share/man/man$section/$b.$section.gz"
+    done
     install -m 0644 "$config_src" "$root/etc/$name/$config_name"
     install -m 0644 "systemd/$name.service" "$root/lib/systemd/system/$name.service"
     install -m 0644 packaging/common/copyright "$root/usr/share/doc/$name/copyright"
