@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs what the tests need, then runs
-# formatting and lint checks, every unit/integration/end-to-end test, and the doc tests.
+# formatting and lint checks, every unit/integration/end-to-end test, the doc tests, and the
+# package checks (scripts/package-check.sh: one release build, both .debs, lintian, install).
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 cd "$(dirname "$0")/.."
@@ -32,3 +33,6 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo nextest run --workspace --locked --profile ci
 cargo test --workspace --doc --locked
+# Builds the .deb packages from one release build and checks them; the release build is most of
+# its time (see README, "Packages").
+./scripts/package-check.sh

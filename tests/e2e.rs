@@ -49,3 +49,5 @@ mod ssm_cli;
 mod statsd;
 #[path = "e2e/tls.rs"]
 mod tls;
+#[path = "e2e/wizard.rs"]
+mod wizard;

@@ -1,7 +1,7 @@
 //! `hostwatch-agent`: thin main. Parses flags, loads the config (a file, or `ssm:NAME` from the
 //! Parameter Store, watched and hot-reloaded: see `hostwatch_agent::fleet`), then runs the
-//! daemon (or the one-shot `--once` mode). Exit codes: 0 success, 1 runtime failure, 2 invalid
-//! or unobtainable config.
+//! daemon (or the one-shot `--once` mode, or only checks the config with `--validate`). Exit
+//! codes: 0 success, 1 runtime failure, 2 invalid or unobtainable config.
 
 use anyhow::Context;
 use clap::Parser;
@@ -35,6 +35,9 @@ struct Args {
     /// Sample twice one second apart, print the datapoints as JSON lines, and exit.
     #[arg(long)]
     once: bool,
+    /// Check the config (every error with its JSON path) and exit: 0 valid, 2 invalid.
+    #[arg(long, conflicts_with = "once")]
+    validate: bool,
 }
 
 fn log_warnings(loaded: &config::Loaded) {
@@ -133,6 +136,13 @@ fn main() -> ExitCode {
             }
         }
     };
+    if args.validate {
+        for w in loaded.all_warnings() {
+            eprintln!("{w}");
+        }
+        println!("configuration valid: {}", args.config);
+        return ExitCode::SUCCESS;
+    }
     init_logging(loaded.config.agent.debug);
     log_warnings(&loaded);
     let config = loaded.config;

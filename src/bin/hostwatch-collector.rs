@@ -1,4 +1,5 @@
-//! `hostwatch-collector`: thin main. Parses flags, loads the config, runs until SIGTERM/SIGINT.
+//! `hostwatch-collector`: thin main. Parses flags, loads the config, runs until SIGTERM/SIGINT
+//! (or, with `--validate`, only checks the config: exit 0 valid, 2 invalid).
 
 use anyhow::Context;
 use clap::Parser;
@@ -6,6 +7,7 @@ use hostwatch_collector::clock::SystemClock;
 use hostwatch_collector::config::{CollectorConfig, TlsConfig};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::Arc;
 
 /// The hostwatch collector: CloudWatch and CloudWatch Logs APIs on one port.
@@ -27,17 +29,34 @@ struct Args {
     /// TLS private key (PEM); needs --tls-cert.
     #[arg(long, requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Check the config file and the TLS files, print the effective settings, and exit:
+    /// 0 valid, 2 invalid.
+    #[arg(long)]
+    validate: bool,
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     let args = Args::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    if args.validate {
+        return match effective_config(args).and_then(|c| validate(&c)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("{e:#}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    match serve_until_signal(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The config file with the flags applied.
+fn effective_config(args: Args) -> anyhow::Result<CollectorConfig> {
     let mut config = match &args.config {
         Some(p) => CollectorConfig::load(p)?,
         None => CollectorConfig::default(),
@@ -51,6 +70,34 @@ fn main() -> anyhow::Result<()> {
     if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
         config.tls = Some(TlsConfig { cert, key });
     }
+    Ok(config)
+}
+
+/// `--validate`: what can be checked without binding the port or opening the store.
+fn validate(config: &CollectorConfig) -> anyhow::Result<()> {
+    if let Some(tls) = &config.tls {
+        for f in [&tls.cert, &tls.key] {
+            std::fs::File::open(f).with_context(|| format!("cannot read {}", f.display()))?;
+        }
+    }
+    println!(
+        "configuration valid: listen {}, data directory {}{}",
+        config.listen,
+        config.data_dir.display(),
+        if config.tls.is_some() { ", TLS" } else { "" }
+    );
+    Ok(())
+}
+
+fn serve_until_signal(args: Args) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let config = effective_config(args)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

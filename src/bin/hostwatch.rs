@@ -30,6 +30,8 @@ enum Cmd {
     },
     /// Manage the agent's config and service, as amazon-cloudwatch-agent-ctl does.
     Ctl(hostwatch_cli::ctl::CtlArgs),
+    /// Create an agent config by answering the CloudWatch agent wizard's questions.
+    ConfigWizard(hostwatch_cli::wizard::WizardArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -46,5 +48,6 @@ fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Cmd::ConfigWizard(args) => Ok(hostwatch_cli::wizard::run(&args)?),
     }
 }

@@ -4,3 +4,4 @@
 
 pub mod ctl;
 pub mod demo;
+pub mod wizard;
