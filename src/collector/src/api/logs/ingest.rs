@@ -319,5 +319,5 @@ async fn deliver<E: EventSource>(
         ..Default::default()
     })
     .await
-        .map_err(|e| internal(&e))
+    .map_err(|e| internal(&e))
 }
