@@ -86,6 +86,10 @@ LOG_CLASS = "Log group class:"
 LOG_STREAM = "Log stream name:"
 LOG_RETENTION = "Log Group Retention in days"
 MORE_LOGS = "Do you want to specify any additional log files to monitor?"
+STORE = "Do you want to store the config in the SSM parameter store?"
+STORE_NAME = "What parameter store name do you want to use to store your config?"
+STORE_REGION = "Which region do you want to store the config in the parameter store?"
+STORE_ENDPOINT = "Which parameter store endpoint do you want to use?"
 
 # name: (on EC2?, [(question, answer) or (question, answer, invalid answer first)], flags)
 SCENARIOS = {
@@ -98,6 +102,7 @@ SCENARIOS = {
         (HOST_METRICS, ""), (PER_CORE, ""), (EC2_DIMS, ""), (AGGREGATE, ""), (RESOLUTION, ""),
         (PRESET, ""), (SATISFIED, ""),
         (LOGS, "2"),
+        (STORE, "2"),
     ], ["--collectd", "no"]),  # no --host: the probe decides, as in the dialog
     "onprem-standard": (False, [
         (HOST, "", None, "default choice: [2]:"),
@@ -107,8 +112,13 @@ SCENARIOS = {
         (HOST_METRICS, "1"), (PER_CORE, "2"), (RESOLUTION, "2"),
         (PRESET, "2"), (SATISFIED, "1"),
         (LOGS, "2"),
+        # Stored in the collector the test started (HOSTWATCH_SSM_ENDPOINT is the default
+        # endpoint); an invalid name is asked again.
+        (STORE, ""), (STORE_NAME, "/fleet/interactive", "has space"), (STORE_REGION, ""),
+        (STORE_ENDPOINT, ""),
     ], ["--host", "on-prem", "--run-as-user", "root", "--statsd", "no", "--collectd", "no",
-        "--per-core", "no", "--resolution", "10", "--preset", "standard"]),
+        "--per-core", "no", "--resolution", "10", "--preset", "standard",
+        "--use-parameter-store", "--parameter-store-name", "/fleet/flags"]),
     "ec2-advanced": (True, [
         (HOST, "1"),
         (USER, "3"), (OWN_USER, "svc_metrics", "Svc Metrics"),
@@ -119,6 +129,7 @@ SCENARIOS = {
         # Not satisfied the first time: the preset question comes again.
         (PRESET, "3"), (SATISFIED, "2"), (PRESET, "3"), (SATISFIED, "1"),
         (LOGS, "2"),
+        (STORE, "2"),
     ], ["--host", "ec2", "--run-as-user", "svc_metrics", "--statsd-port", "8126",
         "--statsd-collection-interval", "30", "--statsd-aggregation-interval", "0",
         "--collectd", "yes", "--ec2-dimensions", "no", "--aggregate-instance-id", "no",
@@ -139,6 +150,7 @@ SCENARIOS = {
         (LOG_GROUP, "app-logs", "app logs"), (LOG_CLASS, "2"), (LOG_STREAM, "web-{hostname}"),
         (LOG_RETENTION, "7"),
         (MORE_LOGS, "2"),
+        (STORE, "2"),
     ], ["--host", "on-prem", "--statsd", "no", "--collectd", "no", "--resolution", "30",
         "--preset", "none", "--memory", "no", "--network", "no",
         "--log-file", "/var/log/syslog",
@@ -164,7 +176,6 @@ def run_dialog(binary, steps, out_path, env):
             child.expect_exact("Please retry to answer:")
             child.expect_exact(question)
         child.sendline(answer)
-    child.expect_exact("Saved config file to %s successfully." % out_path)
     child.expect_exact("Program exits now.")
     child.expect(pexpect.EOF)
     child.close()

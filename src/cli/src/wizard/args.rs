@@ -165,6 +165,20 @@ pub struct WizardArgs {
     /// (defaults: the file's base name, STANDARD, {instance_id} on EC2 / {hostname}, never expire).
     #[arg(long, requires = "non_interactive")]
     pub log_file: Vec<String>,
+    /// After saving, store the config in the SSM Parameter Store (PutParameter, overwriting).
+    #[arg(long, requires = "non_interactive")]
+    pub use_parameter_store: bool,
+    /// The parameter name (default AmazonCloudWatch-linux).
+    #[arg(long, value_parser = super::store::parameter_name, requires = "use_parameter_store")]
+    pub parameter_store_name: Option<String>,
+    /// The parameter store's region (default: the instance metadata's, AWS_REGION,
+    /// AWS_DEFAULT_REGION, else us-east-1).
+    #[arg(long, value_parser = super::store::region, requires = "use_parameter_store")]
+    pub parameter_store_region: Option<String>,
+    /// A hostwatch collector's URL, or `default` for the region's AWS endpoint (default:
+    /// HOSTWATCH_SSM_ENDPOINT, else `default`).
+    #[arg(long, requires = "use_parameter_store")]
+    pub parameter_store_endpoint: Option<String>,
 }
 
 fn moot(given: &[(&str, bool)], because: &str) -> Result<(), String> {

@@ -8,7 +8,8 @@
 //! - [`presets`]: the Basic / Standard / Advanced / None metric sets;
 //! - [`builder`]: answers → JSON (with the fixes over the real wizard), checked by the agent's
 //!   own config loader before anything is saved;
-//! - [`save`]: the write permission check up front, numbered backups, atomic replace.
+//! - [`save`]: the write permission check up front, numbered backups, atomic replace;
+//! - [`store`]: the optional upload of the saved file to the SSM Parameter Store.
 //!
 //! Invariant: for the same answers both front ends save byte-identical files, and every saved
 //! file loads in `hostwatch_agent::config` without errors.
@@ -20,6 +21,7 @@ pub mod flow;
 pub mod presets;
 pub mod prompt;
 pub mod save;
+pub mod store;
 pub mod validate;
 
 pub use args::WizardArgs;
@@ -48,6 +50,8 @@ pub enum WizardError {
     Invalid(String),
     #[error("terminal I/O failed: {0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
 }
 
 /// The region the instance metadata service reports, or `None` when it does not answer within
@@ -93,10 +97,15 @@ pub fn run_with<R: BufRead, W: Write>(
     // One prompter for the whole run, so questions can also follow the save (as the
     // CloudWatch agent wizard's parameter store upload does).
     let mut p = Prompter::new(input, output);
+    let env = |k: &str| std::env::var(k).ok();
+    let mut ec2_region = None;
     let answers = if args.non_interactive {
-        let ec2_region = if args.needs_probe() { probe() } else { None };
+        let needs_region = args.use_parameter_store && args.parameter_store_region.is_none();
+        if args.needs_probe() || needs_region {
+            ec2_region = probe();
+        }
         let facts = HostFacts {
-            ec2_region,
+            ec2_region: ec2_region.clone(),
             collectd_installed,
         };
         args.answers(&facts).map_err(WizardError::Flags)?
@@ -105,8 +114,9 @@ pub fn run_with<R: BufRead, W: Write>(
         p.say("= Welcome to the hostwatch Agent Configuration Manager      =")?;
         p.say("=============================================================")?;
         p.say("Trying to fetch the default region based on ec2 metadata...")?;
+        ec2_region = probe();
         let facts = HostFacts {
-            ec2_region: probe(),
+            ec2_region: ec2_region.clone(),
             collectd_installed,
         };
         flow::ask_all(&mut p, &facts)?
@@ -127,10 +137,34 @@ pub fn run_with<R: BufRead, W: Write>(
         "Saved config file to {} successfully.",
         args.output.display()
     ))?;
-    // The parameter store upload ("Do you want to store the config in the SSM parameter
-    // store?", then name, region, credentials) goes here, after saving, as in the CloudWatch
-    // agent's wizard: a `flow::ask_parameter_store(&mut p, ...)` step in interactive mode and
-    // flags for --non-interactive.
+    let region = store::default_region(ec2_region.as_deref(), &env);
+    let target = if args.non_interactive {
+        if args.use_parameter_store {
+            let endpoint = args
+                .parameter_store_endpoint
+                .clone()
+                .unwrap_or_else(|| store::default_endpoint(&env));
+            Some(store::StoreTarget {
+                name: args
+                    .parameter_store_name
+                    .clone()
+                    .unwrap_or_else(|| store::DEFAULT_NAME.to_string()),
+                region: args.parameter_store_region.clone().unwrap_or(region),
+                endpoint: store::endpoint(&endpoint).map_err(WizardError::Flags)?,
+            })
+        } else {
+            None
+        }
+    } else {
+        store::ask(&mut p, &region, &store::default_endpoint(&env))?
+    };
+    if let Some(t) = target {
+        let version = store::upload(&t, &text)?;
+        p.say(&format!(
+            "Successfully put config to parameter store {} (version {version}).",
+            t.name
+        ))?;
+    }
     if answers.run_as_user != flow::DEFAULT_USER {
         p.say(&format!(
             "Note: the hostwatch-agent service runs as {}; to run it as {} add a drop-in \
@@ -168,8 +202,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let a = dir.path().join("a.json");
         let b = dir.path().join("b.json");
-        // on-prem, root, statsd defaults, no collectd, host metrics with Standard, one log file.
-        let input = "2\n2\n\n\n\n\n2\n\n2\n\n2\n\n\n/var/log/syslog\n\n\n\n5\n2\n";
+        // on-prem, root, statsd defaults, no collectd, host metrics with Standard, one log file,
+        // not stored in the parameter store.
+        let input = "2\n2\n\n\n\n\n2\n\n2\n\n2\n\n\n/var/log/syslog\n\n\n\n5\n2\n2\n";
         let mut out = Vec::new();
         run_with(
             &args(&["--output", a.to_str().unwrap()]),
