@@ -6,7 +6,8 @@
 #                                         /etc/hostwatch-collector/collector.toml (conffile)
 #
 # Usage: scripts/package.sh [--no-build | --bin-dir DIR] [--out DIR]
-#   --no-build      package the release binaries already in target/release
+#   --no-build      package the binaries already in target/package (cargo profile `package`:
+#                   release without debug info, since the packaged binaries are stripped)
 #   --bin-dir DIR   package the binaries in DIR (built elsewhere; implies --no-build)
 #
 # Needs dpkg-dev (dpkg-shlibdeps computes the library dependencies) and binutils (strip).
@@ -16,7 +17,7 @@ cd "$(dirname "$0")/.."
 
 build=1
 out=target/deb
-release=target/release
+release=target/package
 while [ $# -gt 0 ]; do
     case "$1" in
         --no-build) build=0 ;;
@@ -38,7 +39,7 @@ fi
 arch=$(dpkg --print-architecture)
 
 if [ "$build" = 1 ]; then
-    cargo build --release --locked --bin hostwatch-agent --bin hostwatch --bin hostwatch-collector
+    cargo build --profile package --locked --bin hostwatch-agent --bin hostwatch --bin hostwatch-collector
 fi
 for b in hostwatch-agent hostwatch hostwatch-collector; do
     [ -x "$release/$b" ] || { echo "$release/$b is missing: run without --no-build" >&2; exit 1; }
