@@ -11,6 +11,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod events;
+pub mod insights;
 pub mod server;
 pub mod store;
 
