@@ -27,6 +27,7 @@ pub mod value;
 #[cfg(test)]
 mod tests;
 
+pub use ast::Query;
 pub use error::QueryError;
 pub use exec::{Executor, Output, ResultRow, Statistics};
 pub use parser::parse;

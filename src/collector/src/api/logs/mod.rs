@@ -1,7 +1,8 @@
 //! CloudWatch Logs API (awsJson 1.1, target prefix `Logs_20140328`).
 //!
 //! One file per concern: [`groups`] (log groups and retention), [`streams`], [`put_events`],
-//! [`get_events`], [`tags`], with [`validate`], [`tokens`] and [`errors`] shared between them.
+//! [`get_events`], [`tags`], [`queries`] (Logs Insights, run by [`query_jobs`]), with
+//! [`validate`], [`tokens`] and [`errors`] shared between them.
 //! Data lives in [`crate::store::logs`]. Inputs are camelCase JSON; timestamps are epoch
 //! milliseconds in and out (`Shape::Int`). Every client error is HTTP 400 with an AWS `__type`.
 
@@ -9,11 +10,15 @@ mod errors;
 mod get_events;
 mod groups;
 mod put_events;
+mod queries;
+mod query_jobs;
 mod streams;
 mod tags;
 mod tokens;
 mod validate;
 
+#[cfg(test)]
+mod query_tests;
 #[cfg(test)]
 mod tests;
 
@@ -32,6 +37,7 @@ pub use groups::RETENTION_DAYS;
 pub struct LogsApi {
     store: LogStore,
     clock: SharedClock,
+    queries: query_jobs::QueryJobs,
 }
 
 impl LogsApi {
@@ -46,9 +52,12 @@ impl LogsApi {
         clock: SharedClock,
         opts: LogStoreOptions,
     ) -> Result<Self, StoreError> {
+        let store = LogStore::open_with(data_dir, clock.clone(), opts)?;
+        let queries = query_jobs::QueryJobs::new(store.share(), clock.clone());
         Ok(LogsApi {
-            store: LogStore::open_with(data_dir, clock.clone(), opts)?,
+            store,
             clock,
+            queries,
         })
     }
 
@@ -108,6 +117,10 @@ impl LogsApi {
             "TagResource" => tags::tag(self, input, true).await,
             "UntagResource" => tags::untag(self, input, true).await,
             "ListTagsForResource" => tags::list(self, input, true),
+            "StartQuery" => queries::start_query(self, input, ctx),
+            "GetQueryResults" => queries::get_query_results(self, input),
+            "StopQuery" => queries::stop_query(self, input),
+            "DescribeQueries" => queries::describe_queries(self, input),
             _ => Err(super::unknown_operation("Logs_20140328", op, false)),
         }
     }

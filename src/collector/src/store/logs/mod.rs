@@ -36,6 +36,7 @@
 pub mod catalog;
 pub mod codec;
 pub mod reader;
+pub mod scan;
 mod schema;
 mod writer;
 
