@@ -219,12 +219,12 @@ pub fn call<'a>(name: &str, mut args: Vec<Value<'a>>) -> Value<'a> {
         }
         "isvalidip" | "isvalidipv4" | "isvalidipv6" => {
             let ip = a0.text().trim().parse::<IpAddr>();
-            Value::Bool(match (name, ip) {
-                ("isvalidip", Ok(_)) => true,
-                ("isvalidipv4", Ok(IpAddr::V4(_))) => true,
-                ("isvalidipv6", Ok(IpAddr::V6(_))) => true,
-                _ => false,
-            })
+            Value::Bool(matches!(
+                (name, ip),
+                ("isvalidip", Ok(_))
+                    | ("isvalidipv4", Ok(IpAddr::V4(_)))
+                    | ("isvalidipv6", Ok(IpAddr::V6(_)))
+            ))
         }
         "isipinsubnet" | "isipv4insubnet" | "isipv6insubnet" => {
             let cidr = arg_text(&args, 1).unwrap_or_default();

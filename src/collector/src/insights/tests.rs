@@ -326,3 +326,37 @@ fn functions_in_queries() {
         ["ok=1 n=10"]
     );
 }
+
+#[test]
+fn shown_fields() {
+    // `fields` accumulate; absent values are left out of a row.
+    assert_eq!(
+        run(
+            "fields path | fields status | filter status = 404",
+            &["app"]
+        ),
+        ["path=/a status=404"]
+    );
+    // The last `display` wins, and can show fields made earlier.
+    assert_eq!(
+        run(
+            "fields status * 10 as big | display path | display big, `user.id` | filter status = 404",
+            &["app"]
+        ),
+        ["big=4040 user.id=u1"]
+    );
+    // unmask changes nothing (this collector masks nothing); sort on text uses natural order.
+    assert_eq!(
+        run(
+            "unmask @message | filter @message like /^\\[/ | display unmask(@message) as m | sort m",
+            &["app"]
+        ),
+        [
+            "m=[ERROR] db timeout after 3000 ms",
+            "m=[INFO] cache warmed in 42 ms"
+        ]
+    );
+    // Stats rows carry no @ptr.
+    let out = run_on("stats count(*)", &["app"], 10);
+    assert_eq!(out.rows, [vec![("count(*)".to_string(), "8".to_string())]]);
+}

@@ -255,16 +255,15 @@ pub(super) fn describe_queries(
     if let Some(g) = &i.log_group_name {
         group_name(g, "logGroupName")?;
     }
-    let status = match i.status.as_deref() {
-        None => None,
-        Some(s) => Some(Status::parse(s).ok_or_else(|| {
-            constraint(
-                s,
+    if let Some(st) = i.status.as_deref() {
+        if st != "Unknown" && Status::parse(st).is_none() {
+            return Err(constraint(
+                st,
                 "status",
                 "Member must satisfy enum value set: [Scheduled, Running, Complete, Failed, Cancelled, Timeout, Unknown]",
-            )
-        })?),
-    };
+            ));
+        }
+    }
     let max = i.max_results.unwrap_or(MAX_DESCRIBE);
     range(max, "maxResults", 1, MAX_DESCRIBE)?;
     let after = match i.next_token.as_deref() {
@@ -290,7 +289,10 @@ pub(super) fn describe_queries(
             }
         }
         let state = job.state();
-        if status.is_some_and(|s| s != state.status) {
+        if i.status
+            .as_deref()
+            .is_some_and(|s| s != state.status.as_str())
+        {
             continue;
         }
         if out.len() as i64 == max {

@@ -211,7 +211,7 @@ impl QueryJobs {
         let mut jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
         evict(&mut jobs, self.clock.now_ms());
         let mut v: Vec<Arc<Job>> = jobs.values().cloned().collect();
-        v.sort_by(|a, b| b.seq.cmp(&a.seq));
+        v.sort_by_key(|j| std::cmp::Reverse(j.seq));
         v
     }
 
@@ -332,7 +332,7 @@ fn run(job: &Job, store: &LogStore, clock: &SharedClock, timeout: Duration) {
                     ptr: (group_id, stream_id, e.seq),
                 });
                 n += 1;
-                if n % CHECK_EVERY == 0 {
+                if n.is_multiple_of(CHECK_EVERY) {
                     if job.cancel.load(Ordering::Relaxed) {
                         stop = Some(Stop::Cancelled);
                         return ControlFlow::Break(());
