@@ -338,6 +338,8 @@ pub struct StatsAcc {
     plan: StatsPlan,
     groups: HashMap<Vec<KeyPart>, Vec<Acc>>,
     fresh: Vec<Acc>,
+    /// The current row's key, reused so a lookup allocates nothing for non-text keys.
+    scratch: Vec<KeyPart>,
 }
 
 impl StatsAcc {
@@ -347,6 +349,7 @@ impl StatsAcc {
             plan,
             groups: HashMap::new(),
             fresh,
+            scratch: Vec::new(),
         }
     }
 
@@ -362,19 +365,21 @@ impl StatsAcc {
 
     /// Add one row.
     pub fn push(&mut self, row: &Row<'_>) {
-        let key: Vec<KeyPart> = self
-            .plan
-            .by
-            .iter()
-            .map(|(_, e)| KeyPart::of(eval(e, row, &[])))
-            .collect();
-        let accs = match self.groups.get_mut(&key) {
-            Some(a) => a,
-            None => self.groups.entry(key).or_insert_with(|| self.fresh.clone()),
-        };
+        self.scratch.clear();
+        for (_, e) in &self.plan.by {
+            self.scratch.push(KeyPart::of(eval(e, row, &[])));
+        }
+        if let Some(accs) = self.groups.get_mut(self.scratch.as_slice()) {
+            for (acc, spec) in accs.iter_mut().zip(&self.plan.aggs) {
+                acc.update(spec, row);
+            }
+            return;
+        }
+        let mut accs = self.fresh.clone();
         for (acc, spec) in accs.iter_mut().zip(&self.plan.aggs) {
             acc.update(spec, row);
         }
+        self.groups.insert(self.scratch.clone(), accs);
     }
 
     /// The result rows, in ascending order of their group values. A query without `by` over no
