@@ -35,6 +35,8 @@ mod logs_agent;
 mod logs_cli;
 #[path = "e2e/logs_filters.rs"]
 mod logs_filters;
+#[path = "e2e/logs_insights.rs"]
+mod logs_insights;
 #[path = "e2e/metric_math.rs"]
 mod metric_math;
 #[path = "e2e/metrics_cli.rs"]

@@ -13,6 +13,7 @@ pub mod config;
 pub mod dashboard;
 pub mod events;
 pub mod logs_pattern;
+pub mod insights;
 pub mod server;
 pub mod store;
 

@@ -1,7 +1,8 @@
 //! CloudWatch Logs API (awsJson 1.1, target prefix `Logs_20140328`).
 //!
 //! One file per concern: [`groups`] (log groups and retention), [`streams`], [`put_events`],
-//! [`get_events`], [`tags`], with [`validate`], [`tokens`] and [`errors`] shared between them.
+//! [`get_events`], [`tags`], [`queries`] (Logs Insights, run by [`query_jobs`]), with
+//! [`validate`], [`tokens`] and [`errors`] shared between them.
 //! Data lives in [`crate::store::logs`]. Inputs are camelCase JSON; timestamps are epoch
 //! milliseconds in and out (`Shape::Int`). Every client error is HTTP 400 with an AWS `__type`.
 
@@ -12,6 +13,8 @@ mod groups;
 pub mod ingest;
 mod metric_filters;
 mod put_events;
+mod queries;
+mod query_jobs;
 mod streams;
 mod subscriptions;
 mod tags;
@@ -20,6 +23,8 @@ mod validate;
 
 #[cfg(test)]
 mod filter_tests;
+#[cfg(test)]
+mod query_tests;
 #[cfg(test)]
 mod tests;
 
@@ -45,6 +50,7 @@ pub struct LogsApi {
     filter_ddl: tokio::sync::Mutex<()>,
     /// Where filter output goes (attached at startup).
     sinks: ingest::Sinks,
+    queries: query_jobs::QueryJobs,
 }
 
 impl LogsApi {
@@ -59,12 +65,15 @@ impl LogsApi {
         clock: SharedClock,
         opts: LogStoreOptions,
     ) -> Result<Self, StoreError> {
+        let store = LogStore::open_with(data_dir, clock.clone(), opts)?;
+        let queries = query_jobs::QueryJobs::new(store.share(), clock.clone());
         Ok(LogsApi {
-            store: LogStore::open_with(data_dir, clock.clone(), opts)?,
+            store,
             clock,
             filters: FilterStore::open(data_dir, opts.sqlite)?,
             filter_ddl: tokio::sync::Mutex::new(()),
             sinks: ingest::Sinks::default(),
+            queries,
         })
     }
 
@@ -140,6 +149,10 @@ impl LogsApi {
             "TagResource" => tags::tag(self, input, true).await,
             "UntagResource" => tags::untag(self, input, true).await,
             "ListTagsForResource" => tags::list(self, input, true),
+            "StartQuery" => queries::start_query(self, input, ctx),
+            "GetQueryResults" => queries::get_query_results(self, input),
+            "StopQuery" => queries::stop_query(self, input),
+            "DescribeQueries" => queries::describe_queries(self, input),
             _ => Err(super::unknown_operation("Logs_20140328", op, false)),
         }
     }

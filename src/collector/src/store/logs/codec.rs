@@ -61,6 +61,35 @@ pub fn decode(
     max_ts: i64,
     count: usize,
 ) -> Result<Vec<BlockEvent>, StoreError> {
+    let mut out = Vec::with_capacity(count.min(MAX_PAYLOAD));
+    let mut buf = Vec::new();
+    visit(
+        blob,
+        min_ts,
+        max_ts,
+        count,
+        &mut buf,
+        |timestamp, message| {
+            out.push(BlockEvent {
+                timestamp,
+                message: message.to_string(),
+            })
+        },
+    )?;
+    Ok(out)
+}
+
+/// Decode a blob like [`decode`], handing each event to `f` with its message borrowed from
+/// `buf` (the decompression buffer, reused between calls) instead of allocating it. Events are
+/// handed over as they are checked: on damage, the events before it have been visited.
+pub fn visit(
+    blob: &[u8],
+    min_ts: i64,
+    max_ts: i64,
+    count: usize,
+    buf: &mut Vec<u8>,
+    mut f: impl FnMut(i64, &str),
+) -> Result<(), StoreError> {
     let corrupt = |what: &str| StoreError::Corrupt(format!("log block: {what}"));
     let (&version, rest) = blob.split_first().ok_or_else(|| corrupt("empty blob"))?;
     if version != VERSION {
@@ -76,16 +105,19 @@ pub fn decode(
     if raw_len > MAX_PAYLOAD {
         return Err(corrupt("payload too large"));
     }
-    let payload = lz4_flex::block::decompress(compressed, raw_len)
+    buf.clear();
+    buf.resize(raw_len, 0);
+    let n = lz4_flex::block::decompress_into(compressed, buf)
         .map_err(|e| corrupt(&format!("decompression failed: {e}")))?;
-    if payload.len() != raw_len {
+    if n != raw_len {
         return Err(corrupt("payload length mismatch"));
     }
-    let mut out = Vec::with_capacity(count.min(raw_len));
+    let payload = &buf[..];
+    let mut seen = 0usize;
     let mut pos = 0usize;
     let mut ts = min_ts;
     while pos < payload.len() {
-        let delta = get_varint(&payload, &mut pos).ok_or_else(|| corrupt("bad timestamp"))?;
+        let delta = get_varint(payload, &mut pos).ok_or_else(|| corrupt("bad timestamp"))?;
         let delta = i64::try_from(delta).map_err(|_| corrupt("timestamp delta overflow"))?;
         ts = ts
             .checked_add(delta)
@@ -93,28 +125,25 @@ pub fn decode(
         if ts > max_ts {
             return Err(corrupt("event after the block's max_ts"));
         }
-        let len = get_varint(&payload, &mut pos).ok_or_else(|| corrupt("bad length"))?;
+        let len = get_varint(payload, &mut pos).ok_or_else(|| corrupt("bad length"))?;
         let len = usize::try_from(len).map_err(|_| corrupt("length overflow"))?;
         let end = pos
             .checked_add(len)
             .filter(|e| *e <= payload.len())
             .ok_or_else(|| corrupt("truncated message"))?;
-        let message = std::str::from_utf8(&payload[pos..end])
-            .map_err(|_| corrupt("message is not UTF-8"))?
-            .to_string();
+        let message =
+            std::str::from_utf8(&payload[pos..end]).map_err(|_| corrupt("message is not UTF-8"))?;
         pos = end;
-        out.push(BlockEvent {
-            timestamp: ts,
-            message,
-        });
-        if out.len() > count {
+        seen += 1;
+        if seen > count {
             return Err(corrupt("more events than recorded"));
         }
+        f(ts, message);
     }
-    if out.len() != count {
+    if seen != count {
         return Err(corrupt("fewer events than recorded"));
     }
-    Ok(out)
+    Ok(())
 }
 
 fn put_varint(out: &mut Vec<u8>, mut v: u64) {

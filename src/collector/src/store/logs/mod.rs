@@ -37,6 +37,7 @@ pub mod catalog;
 pub mod codec;
 pub mod reader;
 pub mod scan;
+pub mod stream_scan;
 mod schema;
 mod writer;
 

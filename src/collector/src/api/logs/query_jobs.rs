@@ -1,0 +1,388 @@
+//! Logs Insights query jobs: the registry of started queries and their background runs.
+//!
+//! Each started query runs on its own thread: it scans the streams of its log groups over the
+//! time range (streams whose first/last event times miss the range are skipped, events older
+//! than a group's retention are hidden), feeds the events to an [`Executor`] and stores the
+//! rendered result. Status moves `Scheduled` → `Running` → `Complete` | `Failed` |
+//! `Cancelled` (StopQuery) | `Timeout` (after [`QUERY_TIMEOUT`]).
+//!
+//! Limits: at most [`MAX_CONCURRENT`] queries are scheduled or running at once (more are
+//! refused with `LimitExceededException`, as AWS does beyond its concurrency quota). Finished
+//! queries and their results are kept in memory for [`RESULT_TTL_MS`] (7 days, as AWS keeps
+//! them), at most [`MAX_KEPT`] of them (the oldest finished ones go first); they do not survive
+//! a collector restart. Dropping the registry cancels every running query.
+
+use std::collections::HashMap;
+use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::clock::SharedClock;
+use crate::insights::{Event, Executor, Output, Query, Statistics};
+use crate::store::logs::LogStore;
+
+/// Most queries scheduled or running at once.
+pub const MAX_CONCURRENT: usize = 30;
+/// How long a query may run.
+pub const QUERY_TIMEOUT: Duration = Duration::from_secs(60 * 60);
+/// How long a finished query and its results are kept.
+pub const RESULT_TTL_MS: i64 = 7 * 86_400_000;
+/// Most queries kept (finished ones beyond this are dropped, oldest first).
+pub const MAX_KEPT: usize = 200;
+/// Events between two looks at the cancel flag, the clock and the progress counters.
+const CHECK_EVERY: u64 = 4096;
+
+/// Query status, as AWS names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Scheduled,
+    Running,
+    Complete,
+    Failed,
+    Cancelled,
+    Timeout,
+}
+
+impl Status {
+    pub const ALL: [Status; 6] = [
+        Status::Scheduled,
+        Status::Running,
+        Status::Complete,
+        Status::Failed,
+        Status::Cancelled,
+        Status::Timeout,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Scheduled => "Scheduled",
+            Status::Running => "Running",
+            Status::Complete => "Complete",
+            Status::Failed => "Failed",
+            Status::Cancelled => "Cancelled",
+            Status::Timeout => "Timeout",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    pub fn active(self) -> bool {
+        matches!(self, Status::Scheduled | Status::Running)
+    }
+}
+
+/// A log group a query reads.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub name: String,
+    /// `account:group`, the `@log` value.
+    pub log: String,
+}
+
+/// What a query was started with.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    pub query: Query,
+    /// The query string as DescribeQueries shows it.
+    pub query_string: String,
+    pub sources: Vec<Source>,
+    /// Inclusive range in milliseconds.
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub limit: usize,
+}
+
+/// The mutable part of a query.
+#[derive(Debug, Clone)]
+pub struct State {
+    pub status: Status,
+    pub statistics: Statistics,
+    pub output: Option<Output>,
+    pub duration_ms: Option<i64>,
+    pub finished_at: Option<i64>,
+}
+
+/// One started query.
+#[derive(Debug)]
+pub struct Job {
+    pub id: String,
+    /// Start order: later queries have larger numbers.
+    pub seq: u64,
+    pub create_time: i64,
+    pub spec: Spec,
+    cancel: AtomicBool,
+    state: Mutex<State>,
+}
+
+impl Job {
+    /// A copy of the current state.
+    pub fn state(&self) -> State {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn update(&self, f: impl FnOnce(&mut State)) {
+        f(&mut self.state.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+}
+
+/// Why a query could not be started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartError {
+    TooManyQueries,
+}
+
+/// The registry of queries.
+#[derive(Debug)]
+pub struct QueryJobs {
+    jobs: Mutex<HashMap<String, Arc<Job>>>,
+    next_seq: std::sync::atomic::AtomicU64,
+    store: LogStore,
+    clock: SharedClock,
+    timeout: Duration,
+}
+
+impl QueryJobs {
+    pub fn new(store: LogStore, clock: SharedClock) -> Self {
+        QueryJobs {
+            jobs: Mutex::new(HashMap::new()),
+            next_seq: std::sync::atomic::AtomicU64::new(1),
+            store,
+            clock,
+            timeout: QUERY_TIMEOUT,
+        }
+    }
+
+    /// Register and start a query; returns its id.
+    pub fn start(&self, spec: Spec) -> Result<Arc<Job>, StartError> {
+        let now = self.clock.now_ms();
+        let job = {
+            let mut jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+            evict(&mut jobs, now);
+            let active = jobs.values().filter(|j| j.state().status.active()).count();
+            if active >= MAX_CONCURRENT {
+                return Err(StartError::TooManyQueries);
+            }
+            let job = Arc::new(Job {
+                id: new_id(),
+                seq: self.next_seq.fetch_add(1, Ordering::Relaxed),
+                create_time: now,
+                spec,
+                cancel: AtomicBool::new(false),
+                state: Mutex::new(State {
+                    status: Status::Scheduled,
+                    statistics: Statistics::default(),
+                    output: None,
+                    duration_ms: None,
+                    finished_at: None,
+                }),
+            });
+            jobs.insert(job.id.clone(), job.clone());
+            job
+        };
+        let store = self.store.share();
+        let clock = self.clock.clone();
+        let timeout = self.timeout;
+        let runner = job.clone();
+        let spawned = std::thread::Builder::new()
+            .name("logs-insights".to_string())
+            .spawn(move || run(&runner, &store, &clock, timeout));
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "Cannot start a Logs Insights query thread.");
+            job.update(|s| {
+                s.status = Status::Failed;
+                s.finished_at = Some(now);
+            });
+        }
+        Ok(job)
+    }
+
+    /// A query by id.
+    pub fn get(&self, id: &str) -> Option<Arc<Job>> {
+        let mut jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+        evict(&mut jobs, self.clock.now_ms());
+        jobs.get(id).cloned()
+    }
+
+    /// Every kept query, the most recently started first.
+    pub fn list(&self) -> Vec<Arc<Job>> {
+        let mut jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+        evict(&mut jobs, self.clock.now_ms());
+        let mut v: Vec<Arc<Job>> = jobs.values().cloned().collect();
+        v.sort_by_key(|j| std::cmp::Reverse(j.seq));
+        v
+    }
+
+    /// Stop a scheduled or running query; `false` when it had already finished.
+    pub fn stop(&self, job: &Job) -> bool {
+        let now = self.clock.now_ms();
+        let mut stopped = false;
+        job.update(|s| {
+            if s.status.active() {
+                s.status = Status::Cancelled;
+                s.finished_at = Some(now);
+                stopped = true;
+            }
+        });
+        job.cancel.store(true, Ordering::SeqCst);
+        stopped
+    }
+}
+
+impl Drop for QueryJobs {
+    fn drop(&mut self) {
+        let jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+        for j in jobs.values() {
+            j.cancel.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+/// Drop finished queries older than the TTL, then the oldest finished ones beyond MAX_KEPT.
+fn evict(jobs: &mut HashMap<String, Arc<Job>>, now: i64) {
+    jobs.retain(|_, j| match j.state().finished_at {
+        Some(t) => now.saturating_sub(t) < RESULT_TTL_MS,
+        None => true,
+    });
+    if jobs.len() > MAX_KEPT {
+        let mut finished: Vec<(i64, String)> = jobs
+            .values()
+            .filter_map(|j| j.state().finished_at.map(|t| (t, j.id.clone())))
+            .collect();
+        finished.sort();
+        let excess = jobs.len() - MAX_KEPT;
+        for (_, id) in finished.into_iter().take(excess) {
+            jobs.remove(&id);
+        }
+    }
+}
+
+/// A query id in the form AWS uses (a UUID).
+fn new_id() -> String {
+    let b: [u8; 16] = rand::random();
+    let h = hex::encode(b);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+/// How a run ended early.
+enum Stop {
+    Cancelled,
+    Timeout,
+}
+
+/// Run a query to its end and record the outcome.
+fn run(job: &Job, store: &LogStore, clock: &SharedClock, timeout: Duration) {
+    let started = Instant::now();
+    let mut begun = false;
+    job.update(|s| {
+        if s.status == Status::Scheduled {
+            s.status = Status::Running;
+            begun = true;
+        }
+    });
+    if !begun {
+        return;
+    }
+    let spec = &job.spec;
+    let mut ex = Executor::new(&spec.query, spec.limit);
+    let mut stop: Option<Stop> = None;
+    let mut failed = None;
+    let mut n: u64 = 0;
+    let now = clock.now_ms();
+    'groups: for src in &spec.sources {
+        let Some((group_id, retention, streams)) = store.with_catalog(|c| {
+            c.groups.get(&src.name).map(|g| {
+                let streams: Vec<(i64, String, Option<i64>, Option<i64>)> = g
+                    .streams
+                    .values()
+                    .map(|s| (s.id, s.name.clone(), s.first_event_ts, s.last_event_ts))
+                    .collect();
+                (g.id, g.retention_days, streams)
+            })
+        }) else {
+            continue;
+        };
+        let mut from = spec.start_ms;
+        if let Some(days) = retention {
+            from = from.max(now.saturating_sub(i64::from(days) * 86_400_000));
+        }
+        for (stream_id, stream_name, first, last) in streams {
+            let (Some(first), Some(last)) = (first, last) else {
+                continue;
+            };
+            if last < from || first > spec.end_ms {
+                continue;
+            }
+            let scanned = store.scan_stream(stream_id, from, spec.end_ms, &mut |e| {
+                ex.push(Event {
+                    timestamp: e.timestamp,
+                    ingestion_time: e.ingestion_time,
+                    message: e.message.into(),
+                    log_stream: stream_name.as_str().into(),
+                    log: src.log.as_str().into(),
+                    ptr: (group_id, stream_id, e.seq),
+                });
+                n += 1;
+                if n.is_multiple_of(CHECK_EVERY) {
+                    if job.cancel.load(Ordering::Relaxed) {
+                        stop = Some(Stop::Cancelled);
+                        return ControlFlow::Break(());
+                    }
+                    if started.elapsed() > timeout {
+                        stop = Some(Stop::Timeout);
+                        return ControlFlow::Break(());
+                    }
+                    let stats = ex.statistics();
+                    job.update(|s| s.statistics = stats);
+                }
+                ControlFlow::Continue(())
+            });
+            match scanned {
+                Ok(ControlFlow::Break(())) => break 'groups,
+                Ok(ControlFlow::Continue(())) => {}
+                Err(e) => {
+                    failed = Some(e);
+                    break 'groups;
+                }
+            }
+        }
+    }
+    if job.cancel.load(Ordering::Relaxed) {
+        stop = Some(Stop::Cancelled);
+    }
+    let statistics = ex.statistics();
+    let output = match (&stop, &failed) {
+        (None, None) => Some(ex.finish()),
+        _ => None,
+    };
+    let duration = started.elapsed().as_millis() as i64;
+    let finished_at = clock.now_ms();
+    if let Some(e) = &failed {
+        tracing::error!(error = %e, query = %job.id, "Logs Insights query failed.");
+    }
+    job.update(|s| {
+        s.statistics = statistics;
+        s.duration_ms = Some(duration);
+        if !s.status.active() {
+            // Stopped by StopQuery meanwhile: keep Cancelled.
+            return;
+        }
+        s.finished_at = Some(finished_at);
+        s.status = match (stop, failed) {
+            (Some(Stop::Cancelled), _) => Status::Cancelled,
+            (Some(Stop::Timeout), _) => Status::Timeout,
+            (None, Some(_)) => Status::Failed,
+            (None, None) => Status::Complete,
+        };
+        s.output = output;
+    });
+}
