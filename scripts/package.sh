@@ -6,7 +6,7 @@
 #                                         /etc/hostwatch-collector/collector.toml (conffile)
 #
 # Usage: scripts/package.sh [--no-build | --bin-dir DIR] [--out DIR]
-#   --no-build      package the binaries already in target/package (cargo profile `package`:
+#   --no-build      package the binaries already in target/dist (cargo profile `dist`:
 #                   release without debug info, since the packaged binaries are stripped)
 #   --bin-dir DIR   package the binaries in DIR (built elsewhere; implies --no-build)
 #
@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 
 build=1
 out=target/deb
-release=target/package
+release=target/dist
 while [ $# -gt 0 ]; do
     case "$1" in
         --no-build) build=0 ;;
@@ -39,7 +39,7 @@ fi
 arch=$(dpkg --print-architecture)
 
 if [ "$build" = 1 ]; then
-    cargo build --profile package --locked --bin hostwatch-agent --bin hostwatch --bin hostwatch-collector
+    cargo build --profile dist --locked --bin hostwatch-agent --bin hostwatch --bin hostwatch-collector
 fi
 for b in hostwatch-agent hostwatch hostwatch-collector; do
     [ -x "$release/$b" ] || { echo "$release/$b is missing: run without --no-build" >&2; exit 1; }
