@@ -7,7 +7,9 @@
 //!    reused buffer, and first tested as a whole with [`FilterPattern::may_match_any`] (for term
 //!    patterns a `memmem` search of the required literals over the decompressed bytes): a block
 //!    that cannot hold a match is skipped without decoding its events. Otherwise its events are
-//!    walked in place (no copy) and only matches are copied out.
+//!    walked in place (no copy) and only matches are copied out; when the pattern has a literal
+//!    every match must contain, its occurrences in the block are found in one pass and only the
+//!    events holding one are matched.
 //! 3. Results are kept sorted by `(timestamp, seq)`; once the page is full (count or bytes) the
 //!    scan stops at the first block whose `min_ts` is past the page's last key, exactly like
 //!    [`super::reader`]. A scan that reaches its byte budget first stops at a block boundary
@@ -148,6 +150,7 @@ fn scan_blocking(
     blocks.sort_unstable_by_key(|b| (b.min_ts, b.id));
     let mut blob_st = conn.prepare_cached("SELECT blob FROM log_blocks WHERE id = ?1")?;
     let mut payload: Vec<u8> = Vec::new();
+    let mut hits: Vec<usize> = Vec::new();
     let max_events = q.max_events.max(1);
     let mut full = false;
     let mut budget_stop: Option<i64> = None;
@@ -184,12 +187,31 @@ fn scan_blocking(
             continue;
         }
         let before = page.events.len();
-        walk(&payload, b, |i, ts, msg| {
+        // Where the pattern's required literal occurs: events without an occurrence are
+        // skipped without being looked at.
+        hits.clear();
+        let needle_len = match pattern.required_literal() {
+            Some(f) => {
+                hits.extend(f.find_iter(&payload));
+                f.needle().len()
+            }
+            None => 0,
+        };
+        let mut next_hit = 0usize;
+        walk(&payload, b, |i, ts, start, end| {
             let key = Key::new(ts, b.first_seq + i as i64);
             if key < q.from || ts >= q.end_ts {
                 return Ok(());
             }
-            let msg = std::str::from_utf8(msg)
+            if needle_len > 0 {
+                while next_hit < hits.len() && hits[next_hit] < start {
+                    next_hit += 1;
+                }
+                if next_hit == hits.len() || hits[next_hit] + needle_len > end {
+                    return Ok(());
+                }
+            }
+            let msg = std::str::from_utf8(&payload[start..end])
                 .map_err(|_| StoreError::Corrupt("log block: message is not UTF-8".into()))?;
             if pattern.matches(msg) {
                 page.events.push(ScanEvent {
@@ -261,11 +283,12 @@ fn decompress(blob: &[u8], out: &mut Vec<u8>) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Visit the events of a decompressed payload in place: `f(index, timestamp, message bytes)`.
+/// Visit the events of a decompressed payload in place: `f(index, timestamp, message start,
+/// message end)` (byte offsets into `payload`).
 fn walk(
     payload: &[u8],
     b: &BlockMeta,
-    mut f: impl FnMut(usize, i64, &[u8]) -> Result<(), StoreError>,
+    mut f: impl FnMut(usize, i64, usize, usize) -> Result<(), StoreError>,
 ) -> Result<(), StoreError> {
     let corrupt = |w: &str| StoreError::Corrupt(format!("log block {}: {w}", b.id));
     let mut pos = 0usize;
@@ -287,7 +310,7 @@ fn walk(
         if i >= b.count {
             return Err(corrupt("more events than recorded"));
         }
-        f(i, ts, &payload[pos..end])?;
+        f(i, ts, pos, end)?;
         pos = end;
         i += 1;
     }
