@@ -2,7 +2,7 @@
 //!
 //! Each concern owns one SQLite database file under the data directory (`metrics.db`,
 //! `logs.db`, `alarms.db` (alarms, history, the event outbox), `anomaly.db` (anomaly
-//! detectors)), opened through [`sqlite::open`] (WAL mode, versioned migrations) and written
+//! detectors), `log_filters.db` (metric and subscription filters of log groups)), opened through [`sqlite::open`] (WAL mode, versioned migrations) and written
 //! through a [`sqlite::Committer`]: a single writer thread that group-commits the jobs of all
 //! concurrent requests in one transaction and answers each request only after that transaction
 //! has committed. Reads use their own connections and never block the writer.
