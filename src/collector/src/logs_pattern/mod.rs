@@ -240,6 +240,16 @@ impl FilterPattern {
         }
     }
 
+    /// A literal that every matching message contains, when the pattern has one (term
+    /// patterns with a single group): scans search for it over a whole block and look only at
+    /// the events it occurs in.
+    pub fn required_literal(&self) -> Option<&memchr::memmem::Finder<'static>> {
+        match &self.kind {
+            Kind::Terms(t) => t.required_literal(),
+            _ => None,
+        }
+    }
+
     /// A cheap test over many events' bytes at once (e.g. a decompressed block): `false` only
     /// when no event inside `haystack` can match, so the events need not be looked at.
     pub fn may_match_any(&self, haystack: &[u8]) -> bool {

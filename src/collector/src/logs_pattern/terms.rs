@@ -123,6 +123,18 @@ impl TermPattern {
         Ok(TermPattern { groups, regexes })
     }
 
+    /// A literal every matching message contains (one group with a required literal), so a
+    /// scan can look for it once over many messages.
+    pub fn required_literal(&self) -> Option<&Finder<'static>> {
+        match self.groups.as_slice() {
+            [g] => g.required.iter().find_map(|m| match m {
+                Matcher::Literal(f) => Some(&**f),
+                _ => None,
+            }),
+            _ => None,
+        }
+    }
+
     pub fn regex_count(&self) -> usize {
         self.regexes
     }

@@ -2,7 +2,8 @@
 //!
 //! Each concern owns one SQLite database file under the data directory (`metrics.db`,
 //! `logs.db`, `alarms.db` (alarms, history, the event outbox), `anomaly.db` (anomaly
-//! detectors), `ssm.db` (Parameter Store)), opened through [`sqlite::open`] (WAL mode,
+//! detectors), `ssm.db` (Parameter Store), `log_filters.db` (metric
+//! and subscription filters of log groups)), opened through [`sqlite::open`] (WAL mode,
 //! versioned migrations). The data stores write through a [`sqlite::Committer`]: a single
 //! writer thread that group-commits the jobs of all concurrent requests in one transaction and
 //! answers each request only after that transaction has committed. Reads use their own

@@ -735,3 +735,27 @@ fn lambda_payload_is_gzip_base64_of_the_message() {
         .unwrap();
     assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), msg);
 }
+
+#[tokio::test]
+async fn at_most_five_regex_filters_per_group() {
+    let h = H::new();
+    h.group("g", &["s"]).await;
+    let t = json!({"metricName": "m", "metricNamespace": "n", "metricValue": "1"});
+    for n in 0..4 {
+        h.ok("PutMetricFilter", mf(&format!("r{n}"), "%ab+c%", t.clone()))
+            .await;
+    }
+    h.ok(
+        "PutSubscriptionFilter",
+        json!({"logGroupName": "g", "filterName": "s1", "filterPattern": "%x%",
+               "destinationArn": "arn:hostwatch:file:::/tmp/never-written"}),
+    )
+    .await;
+    let (code, _) = h.err("PutMetricFilter", mf("r5", "%d%", t.clone())).await;
+    assert_eq!(code, "LimitExceededException");
+    // Replacing a regex filter, or adding one without a regex, is fine.
+    h.ok("PutMetricFilter", mf("r0", "%other%", t.clone()))
+        .await;
+    h.ok("PutMetricFilter", mf("plain", "ERROR", t.clone()))
+        .await;
+}
