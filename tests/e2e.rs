@@ -27,6 +27,8 @@ mod events;
 mod logs_agent;
 #[path = "e2e/logs_cli.rs"]
 mod logs_cli;
+#[path = "e2e/logs_live.rs"]
+mod logs_live;
 #[path = "e2e/metric_math.rs"]
 mod metric_math;
 #[path = "e2e/metrics_cli.rs"]

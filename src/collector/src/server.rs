@@ -363,6 +363,12 @@ async fn api_request(
         account_id: state.account_id.clone(),
         now_ms,
     };
+    if route.service == Service::Logs && route.operation.as_deref() == Some("StartLiveTail") {
+        return match state.logs.start_live_tail(&body, &ctx) {
+            Ok(frames) => crate::api::logs::live_tail::response(frames, &request_id),
+            Err(e) => into_response(protocol::render_error(&route, &e, &request_id)),
+        };
+    }
     let (operation, result) = match (route.service, &route.operation) {
         // Logs parses its own JSON bodies: PutLogEvents is read straight from the bytes.
         (Service::Logs, Some(op)) => (op.clone(), state.logs.handle_body(op, &body, &ctx).await),

@@ -1,13 +1,15 @@
 //! CloudWatch Logs API (awsJson 1.1, target prefix `Logs_20140328`).
 //!
 //! One file per concern: [`groups`] (log groups and retention), [`streams`], [`put_events`],
-//! [`get_events`], [`tags`], with [`validate`], [`tokens`] and [`errors`] shared between them.
+//! [`get_events`], [`tags`], [`live_tail`] (StartLiveTail, streamed by the server), with [`validate`], [`tokens`] and [`errors`] shared between them.
 //! Data lives in [`crate::store::logs`]. Inputs are camelCase JSON; timestamps are epoch
 //! milliseconds in and out (`Shape::Int`). Every client error is HTTP 400 with an AWS `__type`.
 
 mod errors;
 mod get_events;
 mod groups;
+mod live_filter;
+pub mod live_tail;
 mod put_events;
 mod streams;
 mod tags;
@@ -32,6 +34,7 @@ pub use groups::RETENTION_DAYS;
 pub struct LogsApi {
     store: LogStore,
     clock: SharedClock,
+    live: live_tail::LiveTailHub,
 }
 
 impl LogsApi {
@@ -49,6 +52,7 @@ impl LogsApi {
         Ok(LogsApi {
             store: LogStore::open_with(data_dir, clock.clone(), opts)?,
             clock,
+            live: live_tail::LiveTailHub::default(),
         })
     }
 

@@ -195,6 +195,7 @@ pub(super) async fn put_log_events(
             ingestion_time: now,
         })
         .await?;
+    api.live.publish(group, stream, accepted, now);
     let mut out = Shape::obj().with("nextSequenceToken", Shape::Str(sequence_token(next_seq)));
     if rejected.any() {
         out = out.with("rejectedLogEventsInfo", rejected.shape());

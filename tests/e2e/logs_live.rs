@@ -1,0 +1,152 @@
+//! Live Tail, `hostwatch logs tail` and export tasks against a real collector, driven by the AWS
+//! CLI and the `hostwatch` binary.
+
+use crate::util::{bin, now_secs, signal, Collector};
+use serde_json::json;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// Create a group and a stream; returns the group's `logGroupArn`.
+fn group_with_stream(c: &Collector, group: &str, stream: &str) -> String {
+    c.aws_json(&["logs", "create-log-group", "--log-group-name", group]);
+    c.aws_json(&[
+        "logs",
+        "create-log-stream",
+        "--log-group-name",
+        group,
+        "--log-stream-name",
+        stream,
+    ]);
+    let out = c.aws_json(&[
+        "logs",
+        "describe-log-groups",
+        "--log-group-name-prefix",
+        group,
+    ]);
+    out["logGroups"][0]["logGroupArn"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn put(c: &Collector, group: &str, stream: &str, events: serde_json::Value) {
+    c.aws_json(&[
+        "logs",
+        "put-log-events",
+        "--log-group-name",
+        group,
+        "--log-stream-name",
+        stream,
+        "--log-events",
+        &events.to_string(),
+    ]);
+}
+
+/// Lines a child prints, forwarded as they come.
+fn lines_of(child: &mut Child) -> mpsc::Receiver<String> {
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// Write `live-N` lines every two seconds until one of them is printed by the tailing process
+/// (the session may subscribe a moment after the process starts); returns the printed line.
+fn put_until_seen(
+    c: &Collector,
+    group: &str,
+    stream: &str,
+    lines: &mpsc::Receiver<String>,
+    tag: &str,
+) -> String {
+    let start = Instant::now();
+    let mut n = 0;
+    while start.elapsed() < Duration::from_secs(30) {
+        n += 1;
+        let msg = format!("{tag} line {n}");
+        put(
+            c,
+            group,
+            stream,
+            json!([{"timestamp": now_secs() * 1000, "message": msg}]),
+        );
+        let until = Instant::now() + Duration::from_secs(2);
+        while let Some(left) = until.checked_duration_since(Instant::now()) {
+            match lines.recv_timeout(left) {
+                Ok(line) if line.contains(tag) => return line,
+                Ok(_) => {}
+                Err(mpsc::RecvTimeoutError::Timeout) => break,
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    panic!("the tailing process exited before printing {tag}")
+                }
+            }
+        }
+    }
+    panic!("no {tag} line was printed within 30 s");
+}
+
+/// `aws logs start-live-tail` against the collector.
+fn live_tail_cli(c: &Collector, identifier: &str) -> Command {
+    let mut cmd = Command::new("aws");
+    cmd.args([
+        "logs",
+        "start-live-tail",
+        "--log-group-identifiers",
+        identifier,
+    ])
+    .args(["--endpoint-url", &c.endpoint, "--region", "us-east-1"])
+    .args(["--profile", "hostwatch"])
+    .env("AWS_SHARED_CREDENTIALS_FILE", c.credentials_file())
+    .env("AWS_CONFIG_FILE", "/dev/null")
+    // StartLiveTail has the host prefix `stream-`; a custom endpoint must opt out of it.
+    .env("AWS_DISABLE_HOST_PREFIX_INJECTION", "true")
+    .env_remove("AWS_ACCESS_KEY_ID")
+    .env_remove("AWS_SECRET_ACCESS_KEY")
+    .env_remove("AWS_PROFILE");
+    cmd
+}
+
+#[test]
+fn aws_cli_start_live_tail_receives_ingested_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = Collector::start(dir.path());
+    let arn = group_with_stream(&c, "/e2e/live", "s1");
+    group_with_stream(&c, "/e2e/quiet", "s1");
+    let mut tail = live_tail_cli(&c, &arn)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("run the aws CLI");
+    let lines = lines_of(&mut tail);
+    // A line in another group is not shown; the tailed group's line is, while the session runs.
+    put(
+        &c,
+        "/e2e/quiet",
+        "s1",
+        json!([{"timestamp": now_secs() * 1000, "message": "quiet-group line"}]),
+    );
+    let line = put_until_seen(&c, "/e2e/live", "s1", &lines, "live-tail-e2e");
+    assert!(line.starts_with("live-tail-e2e line "), "{line}");
+    assert!(tail.try_wait().unwrap().is_none(), "session still open");
+    signal(&tail, "INT");
+    let status = tail.wait().unwrap();
+    assert!(status.success(), "aws exited with {status}");
+    let rest: Vec<String> = lines.try_iter().collect();
+    assert!(rest.iter().all(|l| !l.contains("quiet-group")), "{rest:?}");
+    // A plain name is refused with the AWS error shape.
+    let out = live_tail_cli(&c, "/e2e/live").output().unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("InvalidParameterException"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
