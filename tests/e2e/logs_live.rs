@@ -1,7 +1,7 @@
 //! Live Tail, `hostwatch logs tail` and export tasks against a real collector, driven by the AWS
 //! CLI and the `hostwatch` binary.
 
-use crate::util::{bin, now_secs, signal, Collector};
+use crate::util::{now_secs, signal, Collector};
 use serde_json::json;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -148,5 +148,82 @@ fn aws_cli_start_live_tail_receives_ingested_lines() {
         String::from_utf8_lossy(&out.stderr).contains("InvalidParameterException"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn aws_cli_export_task_writes_gzip_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = Collector::start(dir.path());
+    group_with_stream(&c, "/e2e/export", "host-1");
+    let t = now_secs() * 1000;
+    put(
+        &c,
+        "/e2e/export",
+        "host-1",
+        json!([
+            {"timestamp": t - 2000, "message": "first exported line"},
+            {"timestamp": t - 1000, "message": "second exported line"}
+        ]),
+    );
+    // No such bucket yet: the AWS error. Buckets are directories under DATA_DIR/exports.
+    let from = (t - 60_000).to_string();
+    let to = t.to_string();
+    let args = [
+        "logs",
+        "create-export-task",
+        "--task-name",
+        "e2e",
+        "--log-group-name",
+        "/e2e/export",
+        "--from",
+        &from,
+        "--to",
+        &to,
+        "--destination",
+        "e2e-bucket",
+        "--destination-prefix",
+        "run1",
+    ];
+    let out = c.aws(&args);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("The given bucket does not exist. Please make sure the bucket is valid."));
+    std::fs::create_dir_all(dir.path().join("exports/e2e-bucket")).unwrap();
+    let id = c.aws_json(&args)["taskId"].as_str().unwrap().to_string();
+    let task = crate::util::wait_for(Duration::from_secs(30), || {
+        let v = c.aws_json(&["logs", "describe-export-tasks", "--task-id", &id]);
+        let t = v["exportTasks"][0].clone();
+        (t["status"]["code"] == "COMPLETED").then_some(t)
+    })
+    .expect("the export task completed");
+    assert_eq!(task["taskName"], "e2e");
+    assert_eq!(task["destinationPrefix"], "run1");
+    let path = dir
+        .path()
+        .join(format!("exports/e2e-bucket/run1/{id}/host-1/000000.gz"));
+    let mut text = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(std::fs::File::open(&path).unwrap()),
+        &mut text,
+    )
+    .unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[0].ends_with("Z first exported line"), "{text}");
+    assert!(lines[1].ends_with("Z second exported line"), "{text}");
+    let ts = lines[0].split(' ').next().unwrap();
+    assert_eq!(
+        chrono::DateTime::parse_from_rfc3339(ts)
+            .unwrap()
+            .timestamp_millis(),
+        t - 2000
+    );
+    // A finished task cannot be cancelled; an unknown one is not found.
+    let out = c.aws(&["logs", "cancel-export-task", "--task-id", &id]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("InvalidOperationException"));
+    let out = c.aws(&["logs", "cancel-export-task", "--task-id", "nope"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("The specified export task does not exist.")
     );
 }

@@ -141,7 +141,9 @@ pub async fn serve(config: CollectorConfig, clock: SharedClock) -> Result<Runnin
         },
     )?;
     cloudwatch.attach_alarms(alarms.clone());
-    let logs = LogsApi::open(&config.data_dir, clock.clone())?;
+    let logs =
+        LogsApi::open(&config.data_dir, clock.clone())?.with_export_dir(config.export_dir())?;
+    logs.resume_exports()?;
     let events = crate::events::EventService::open(
         &config.data_dir,
         clock.clone(),

@@ -10,6 +10,7 @@
 pub mod alarms;
 pub mod anomaly;
 pub mod events;
+pub mod export_tasks;
 pub mod logs;
 pub mod metrics;
 pub mod sqlite;

@@ -1,11 +1,13 @@
 //! CloudWatch Logs API (awsJson 1.1, target prefix `Logs_20140328`).
 //!
 //! One file per concern: [`groups`] (log groups and retention), [`streams`], [`put_events`],
-//! [`get_events`], [`tags`], [`live_tail`] (StartLiveTail, streamed by the server), with [`validate`], [`tokens`] and [`errors`] shared between them.
+//! [`get_events`], [`tags`], [`live_tail`] (StartLiveTail, streamed by the server), [`export`] (export tasks), with [`validate`], [`tokens`] and [`errors`] shared between them.
 //! Data lives in [`crate::store::logs`]. Inputs are camelCase JSON; timestamps are epoch
 //! milliseconds in and out (`Shape::Int`). Every client error is HTTP 400 with an AWS `__type`.
 
 mod errors;
+pub mod export;
+mod export_files;
 mod get_events;
 mod groups;
 mod live_filter;
@@ -35,6 +37,8 @@ pub struct LogsApi {
     store: LogStore,
     clock: SharedClock,
     live: live_tail::LiveTailHub,
+    data_dir: std::path::PathBuf,
+    exports: export::Exports,
 }
 
 impl LogsApi {
@@ -49,10 +53,19 @@ impl LogsApi {
         clock: SharedClock,
         opts: LogStoreOptions,
     ) -> Result<Self, StoreError> {
+        let store = LogStore::open_with(data_dir, clock.clone(), opts)?;
+        let exports = export::Exports::open(
+            data_dir,
+            data_dir.join("exports"),
+            store.clone(),
+            clock.clone(),
+        )?;
         Ok(LogsApi {
-            store: LogStore::open_with(data_dir, clock.clone(), opts)?,
+            store,
             clock,
             live: live_tail::LiveTailHub::default(),
+            data_dir: data_dir.to_path_buf(),
+            exports,
         })
     }
 
@@ -112,6 +125,9 @@ impl LogsApi {
             "TagResource" => tags::tag(self, input, true).await,
             "UntagResource" => tags::untag(self, input, true).await,
             "ListTagsForResource" => tags::list(self, input, true),
+            "CreateExportTask" => export::create_export_task(self, input).await,
+            "DescribeExportTasks" => export::describe_export_tasks(self, input),
+            "CancelExportTask" => export::cancel_export_task(self, input),
             _ => Err(super::unknown_operation("Logs_20140328", op, false)),
         }
     }
