@@ -28,6 +28,38 @@ enum Cmd {
         #[arg(long)]
         duration: Option<u64>,
     },
+    /// CloudWatch Logs commands.
+    Logs {
+        #[command(subcommand)]
+        command: LogsCmd,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum LogsCmd {
+    /// Print a log group's recent events; with --follow keep printing new ones (Live Tail).
+    Tail {
+        /// The log group name.
+        group: String,
+        /// Keep printing events as they are ingested, until Ctrl-C.
+        #[arg(long)]
+        follow: bool,
+        /// Only events matching this filter pattern.
+        #[arg(long)]
+        filter: Option<String>,
+        /// How far back to start: a number with unit s, m, h, d or w.
+        #[arg(long, default_value = "10m")]
+        since: String,
+        /// Endpoint URL (e.g. http://127.0.0.1:4590); default: the region's AWS endpoint.
+        #[arg(long)]
+        endpoint: Option<String>,
+        /// Profile of the shared credentials file.
+        #[arg(long)]
+        profile: Option<String>,
+        /// Region (default AWS_REGION / AWS_DEFAULT_REGION).
+        #[arg(long)]
+        region: Option<String>,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -37,5 +69,25 @@ fn main() -> anyhow::Result<()> {
             listen,
             duration,
         } => hostwatch_cli::demo::run(&data_dir, listen, duration),
+        Cmd::Logs {
+            command:
+                LogsCmd::Tail {
+                    group,
+                    follow,
+                    filter,
+                    since,
+                    endpoint,
+                    profile,
+                    region,
+                },
+        } => hostwatch_cli::logs_tail::run(hostwatch_cli::logs_tail::TailOptions {
+            group,
+            follow,
+            filter,
+            since_ms: hostwatch_cli::logs_tail::parse_since(&since)?,
+            endpoint,
+            profile,
+            region,
+        }),
     }
 }

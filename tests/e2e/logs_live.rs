@@ -1,7 +1,7 @@
 //! Live Tail, `hostwatch logs tail` and export tasks against a real collector, driven by the AWS
 //! CLI and the `hostwatch` binary.
 
-use crate::util::{now_secs, signal, Collector};
+use crate::util::{bin, now_secs, signal, Collector};
 use serde_json::json;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -226,4 +226,125 @@ fn aws_cli_export_task_writes_gzip_files() {
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("The specified export task does not exist.")
     );
+}
+
+/// `hostwatch logs tail` against the collector with its generated credentials.
+fn hostwatch_tail(c: &Collector, extra: &[&str]) -> Command {
+    let mut cmd = Command::new(bin("hostwatch"));
+    cmd.args(["logs", "tail"])
+        .args(extra)
+        .args(["--endpoint", &c.endpoint, "--region", "us-east-1"])
+        .args(["--profile", "hostwatch"])
+        .env("AWS_SHARED_CREDENTIALS_FILE", c.credentials_file())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY");
+    cmd
+}
+
+#[test]
+fn hostwatch_logs_tail_prints_recent_and_follows() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = Collector::start(dir.path());
+    group_with_stream(&c, "/e2e/tail", "a");
+    c.aws_json(&[
+        "logs",
+        "create-log-stream",
+        "--log-group-name",
+        "/e2e/tail",
+        "--log-stream-name",
+        "b",
+    ]);
+    let now = now_secs() * 1000;
+    put(
+        &c,
+        "/e2e/tail",
+        "a",
+        json!([
+            {"timestamp": now - 20 * 60_000, "message": "too old"},
+            {"timestamp": now - 5 * 60_000, "message": "recent a"}
+        ]),
+    );
+    put(
+        &c,
+        "/e2e/tail",
+        "b",
+        json!([{"timestamp": now - 4 * 60_000, "message": "recent b"}]),
+    );
+    // Without --follow: the last 10 minutes of every stream, merged in time order.
+    let out = hostwatch_tail(&c, &["/e2e/tail", "--since", "10m"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[0].ends_with("+00:00 a recent a"), "{text}");
+    assert!(lines[1].ends_with("+00:00 b recent b"), "{text}");
+    // Unknown group: a clear error, non-zero exit.
+    let out = hostwatch_tail(&c, &["/e2e/none", "--follow"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+
+    // --follow: the recent lines first, then new ones as they are ingested.
+    let mut follow = hostwatch_tail(&c, &["/e2e/tail", "--follow", "--since", "10m"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let lines = lines_of(&mut follow);
+    let first = lines.recv_timeout(Duration::from_secs(30)).unwrap();
+    assert!(first.ends_with(" a recent a"), "{first}");
+    let second = lines.recv_timeout(Duration::from_secs(30)).unwrap();
+    assert!(second.ends_with(" b recent b"), "{second}");
+    let line = put_until_seen(&c, "/e2e/tail", "b", &lines, "followed");
+    assert!(line.contains(" b followed line "), "{line}");
+    signal(&follow, "INT");
+    assert!(follow.wait().unwrap().success());
+
+    // --follow --filter: the session only delivers matching events.
+    let mut filtered = hostwatch_tail(&c, &["/e2e/tail", "--follow", "--filter", "ERROR"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = lines_of(&mut filtered);
+    put(
+        &c,
+        "/e2e/tail",
+        "a",
+        json!([{"timestamp": now_secs() * 1000, "message": "INFO not shown"}]),
+    );
+    let line = put_until_seen(&c, "/e2e/tail", "a", &lines, "ERROR-tagged");
+    assert!(line.contains("ERROR-tagged line"), "{line}");
+    // The session is open now: of one batch, only the matching event arrives.
+    let t = now_secs() * 1000;
+    put(
+        &c,
+        "/e2e/tail",
+        "a",
+        json!([
+            {"timestamp": t, "message": "INFO in the session"},
+            {"timestamp": t, "message": "ERROR final"}
+        ]),
+    );
+    let mut seen = Vec::new();
+    loop {
+        let l = lines.recv_timeout(Duration::from_secs(30)).unwrap();
+        let done = l.ends_with("ERROR final");
+        seen.push(l);
+        if done {
+            break;
+        }
+    }
+    signal(&filtered, "INT");
+    assert!(filtered.wait().unwrap().success());
+    seen.extend(lines.try_iter());
+    assert!(seen.iter().all(|l| !l.contains("INFO")), "{seen:?}");
 }

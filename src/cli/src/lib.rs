@@ -3,3 +3,4 @@
 //! be tested without spawning the binary.
 
 pub mod demo;
+pub mod logs_tail;
