@@ -37,6 +37,8 @@ mod logs_cli;
 mod logs_filters;
 #[path = "e2e/logs_insights.rs"]
 mod logs_insights;
+#[path = "e2e/logs_live.rs"]
+mod logs_live;
 #[path = "e2e/metric_math.rs"]
 mod metric_math;
 #[path = "e2e/metrics_cli.rs"]

@@ -32,6 +32,38 @@ enum Cmd {
     Ctl(hostwatch_cli::ctl::CtlArgs),
     /// Create an agent config by answering the CloudWatch agent wizard's questions.
     ConfigWizard(hostwatch_cli::wizard::WizardArgs),
+    /// CloudWatch Logs commands.
+    Logs {
+        #[command(subcommand)]
+        command: LogsCmd,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum LogsCmd {
+    /// Print a log group's recent events; with --follow keep printing new ones (Live Tail).
+    Tail {
+        /// The log group name.
+        group: String,
+        /// Keep printing events as they are ingested, until Ctrl-C.
+        #[arg(long)]
+        follow: bool,
+        /// Only events matching this filter pattern.
+        #[arg(long)]
+        filter: Option<String>,
+        /// How far back to start: a number with unit s, m, h, d or w.
+        #[arg(long, default_value = "10m")]
+        since: String,
+        /// Endpoint URL (e.g. http://127.0.0.1:4590); default: the region's AWS endpoint.
+        #[arg(long)]
+        endpoint: Option<String>,
+        /// Profile of the shared credentials file.
+        #[arg(long)]
+        profile: Option<String>,
+        /// Region (default AWS_REGION / AWS_DEFAULT_REGION).
+        #[arg(long)]
+        region: Option<String>,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -49,5 +81,25 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Cmd::ConfigWizard(args) => Ok(hostwatch_cli::wizard::run(&args)?),
+        Cmd::Logs {
+            command:
+                LogsCmd::Tail {
+                    group,
+                    follow,
+                    filter,
+                    since,
+                    endpoint,
+                    profile,
+                    region,
+                },
+        } => hostwatch_cli::logs_tail::run(hostwatch_cli::logs_tail::TailOptions {
+            group,
+            follow,
+            filter,
+            since_ms: hostwatch_cli::logs_tail::parse_since(&since)?,
+            endpoint,
+            profile,
+            region,
+        }),
     }
 }

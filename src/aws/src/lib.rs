@@ -12,10 +12,12 @@
 //!   [`lenient`] deserialisers) serves both protocols;
 //! - [`error`]: [`ApiError`], the AWS error shape (code, query code, HTTP status, sender/receiver);
 //! - [`credentials`]: access keys and the shared-credentials INI file;
-//! - [`gzip`]: request-body compression and bounded decompression.
+//! - [`gzip`]: request-body compression and bounded decompression;
+//! - [`eventstream`]: the binary framing of streamed replies (`application/vnd.amazon.eventstream`).
 
 pub mod credentials;
 pub mod error;
+pub mod eventstream;
 pub mod gzip;
 pub mod lenient;
 pub mod protocol;

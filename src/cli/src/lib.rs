@@ -4,4 +4,5 @@
 
 pub mod ctl;
 pub mod demo;
+pub mod logs_tail;
 pub mod wizard;

@@ -7,6 +7,7 @@
 //! account_id = "000000000000"
 //! max_body_bytes = 10485760        # after gzip inflation too
 //! max_inflight_requests = 64       # API requests read and served at once; others wait
+//! export_dir = "/srv/log-exports"  # CreateExportTask buckets; default DATA_DIR/exports
 //!
 //! [tls]                            # optional
 //! cert = "/etc/hostwatch/cert.pem"
@@ -67,6 +68,9 @@ pub struct CollectorConfig {
     pub max_body_bytes: usize,
     #[serde(default = "default_max_inflight")]
     pub max_inflight_requests: usize,
+    /// Root of the CreateExportTask "buckets" (one directory each); `None`: `DATA_DIR/exports`.
+    #[serde(default)]
+    pub export_dir: Option<PathBuf>,
     #[serde(default)]
     pub tls: Option<TlsConfig>,
     #[serde(default)]
@@ -113,6 +117,7 @@ impl Default for CollectorConfig {
             account_id: default_account(),
             max_body_bytes: DEFAULT_MAX_BODY,
             max_inflight_requests: DEFAULT_MAX_INFLIGHT,
+            export_dir: None,
             tls: None,
             keys: Vec::new(),
             events: EventsConfig::default(),
@@ -133,6 +138,13 @@ pub enum ConfigError {
 }
 
 impl CollectorConfig {
+    /// Where CreateExportTask writes: `export_dir`, else `DATA_DIR/exports`.
+    pub fn export_dir(&self) -> PathBuf {
+        self.export_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("exports"))
+    }
+
     /// Parse TOML text.
     pub fn from_toml(text: &str, path: &Path) -> Result<Self, ConfigError> {
         toml::from_str(text).map_err(|e| ConfigError::Parse {
@@ -175,6 +187,9 @@ mod tests {
             c.events.target_ca_bundle.as_deref(),
             Some(Path::new("/etc/ca.pem"))
         );
+        assert_eq!(c.export_dir(), c.data_dir.join("exports"));
+        let c = CollectorConfig::from_toml("export_dir = \"/x/e\"\n", Path::new("x.toml")).unwrap();
+        assert_eq!(c.export_dir(), PathBuf::from("/x/e"));
         let e = CollectorConfig::from_toml("lisen = \"x\"", Path::new("x.toml")).unwrap_err();
         assert!(e.to_string().contains("lisen"), "{e}");
     }

@@ -163,7 +163,9 @@ pub async fn serve(config: CollectorConfig, clock: SharedClock) -> Result<Runnin
         },
     )?;
     cloudwatch.attach_alarms(alarms.clone());
-    let logs = LogsApi::open(&config.data_dir, clock.clone())?;
+    let logs =
+        LogsApi::open(&config.data_dir, clock.clone())?.with_export_dir(config.export_dir())?;
+    logs.resume_exports()?;
     let events = crate::events::EventService::open(
         &config.data_dir,
         clock.clone(),
@@ -396,6 +398,12 @@ async fn api_request(
         account_id: state.account_id.clone(),
         now_ms,
     };
+    if route.service == Service::Logs && route.operation.as_deref() == Some("StartLiveTail") {
+        return match state.logs.start_live_tail(&body, &ctx) {
+            Ok(frames) => crate::api::logs::live_tail::response(frames, &request_id),
+            Err(e) => into_response(protocol::render_error(&route, &e, &request_id)),
+        };
+    }
     dispatch(&state, &route, &body, &ctx).await
 }
 

@@ -208,6 +208,46 @@ impl LogsClient {
         Err(LogsError::Service { op, info })
     }
 
+    /// One signed call of a streaming operation (`StartLiveTail`): on a 2xx answer the response
+    /// is returned unread, for the caller to decode its event stream as it arrives.
+    pub async fn call_streaming(
+        &self,
+        op: &'static str,
+        body: Vec<u8>,
+    ) -> Result<reqwest::Response, LogsError> {
+        let creds = self.credentials.credentials().await?;
+        let headers: Vec<(String, String)> = vec![
+            ("Content-Type".into(), CONTENT_TYPE.into()),
+            ("X-Amz-Target".into(), format!("{TARGET_PREFIX}.{op}")),
+        ];
+        let target = signed::Target {
+            endpoint: &self.endpoint,
+            region: &self.region,
+            service: SIGNING_SERVICE,
+        };
+        let prepared = PreparedBody {
+            bytes: body,
+            gzip: false,
+        };
+        let transport = |e: reqwest::Error| LogsError::Transport {
+            endpoint: self.endpoint.url.to_string(),
+            message: e.to_string(),
+        };
+        let resp = signed::send(&self.http, target, &creds, headers, &prepared, None)
+            .await
+            .map_err(transport)?;
+        let status = resp.status().as_u16();
+        if (200..300).contains(&status) {
+            return Ok(resp);
+        }
+        let bytes = resp.bytes().await.map_err(transport)?;
+        let info: AwsErrorInfo = parse_error(status, None, &bytes);
+        if info.is_expired_credentials() {
+            self.credentials.invalidate();
+        }
+        Err(LogsError::Service { op, info })
+    }
+
     /// `CreateLogGroup`, with `logGroupClass` when given; "already exists" is success.
     pub async fn create_log_group(
         &self,

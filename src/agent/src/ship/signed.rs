@@ -34,10 +34,36 @@ pub async fn post(
     http: &reqwest::Client,
     target: Target<'_>,
     creds: &Credentials,
-    mut headers: Vec<(String, String)>,
+    headers: Vec<(String, String)>,
     body: &PreparedBody,
     timeout: Duration,
 ) -> Result<Reply, reqwest::Error> {
+    let resp = send(http, target, creds, headers, body, Some(timeout)).await?;
+    let status = resp.status().as_u16();
+    let query_error = resp
+        .headers()
+        .get("x-amzn-query-error")
+        .and_then(|v| v.to_str().ok())
+        .map(String::from);
+    let body = resp.bytes().await?.to_vec();
+    Ok(Reply {
+        status,
+        query_error,
+        body,
+    })
+}
+
+/// Sign and send like [`post`], but hand back the response as soon as its head arrived, for
+/// the caller to read the body as it streams (event-stream replies). `timeout` bounds the whole
+/// exchange when given; streaming callers pass `None`.
+pub async fn send(
+    http: &reqwest::Client,
+    target: Target<'_>,
+    creds: &Credentials,
+    mut headers: Vec<(String, String)>,
+    body: &PreparedBody,
+    timeout: Option<Duration>,
+) -> Result<reqwest::Response, reqwest::Error> {
     headers.insert(0, ("Host".into(), target.endpoint.host.clone()));
     if body.gzip {
         headers.push(("Content-Encoding".into(), "gzip".into()));
@@ -58,22 +84,12 @@ pub async fn post(
     );
     let mut req = http
         .post(target.endpoint.url.clone())
-        .timeout(timeout)
         .body(body.bytes.clone());
+    if let Some(t) = timeout {
+        req = req.timeout(t);
+    }
     for (n, v) in headers.iter().chain(added.iter()) {
         req = req.header(n.as_str(), v.as_str());
     }
-    let resp = req.send().await?;
-    let status = resp.status().as_u16();
-    let query_error = resp
-        .headers()
-        .get("x-amzn-query-error")
-        .and_then(|v| v.to_str().ok())
-        .map(String::from);
-    let body = resp.bytes().await?.to_vec();
-    Ok(Reply {
-        status,
-        query_error,
-        body,
-    })
+    req.send().await
 }

@@ -14,6 +14,7 @@ pub mod alarms;
 pub mod anomaly;
 pub mod dashboards;
 pub mod events;
+pub mod export_tasks;
 pub mod log_filters;
 pub mod logs;
 pub mod metrics;

@@ -1,16 +1,20 @@
 //! CloudWatch Logs API (awsJson 1.1, target prefix `Logs_20140328`).
 //!
 //! One file per concern: [`groups`] (log groups and retention), [`streams`], [`put_events`],
-//! [`get_events`], [`tags`], [`queries`] (Logs Insights, run by [`query_jobs`]), with
-//! [`validate`], [`tokens`] and [`errors`] shared between them.
+//! [`get_events`], [`tags`], [`queries`] (Logs Insights, run by [`query_jobs`]), [`live_tail`]
+//! (StartLiveTail, streamed by the server), [`export`] (export tasks), with [`validate`], [`tokens`] and [`errors`] shared between them.
 //! Data lives in [`crate::store::logs`]. Inputs are camelCase JSON; timestamps are epoch
 //! milliseconds in and out (`Shape::Int`). Every client error is HTTP 400 with an AWS `__type`.
 
 mod errors;
+pub mod export;
+mod export_files;
 mod filter_events;
 mod get_events;
 mod groups;
 pub mod ingest;
+mod live_filter;
+pub mod live_tail;
 mod metric_filters;
 mod put_events;
 mod queries;
@@ -51,6 +55,9 @@ pub struct LogsApi {
     /// Where filter output goes (attached at startup).
     sinks: ingest::Sinks,
     queries: query_jobs::QueryJobs,
+    live: live_tail::LiveTailHub,
+    data_dir: std::path::PathBuf,
+    exports: export::Exports,
 }
 
 impl LogsApi {
@@ -67,6 +74,12 @@ impl LogsApi {
     ) -> Result<Self, StoreError> {
         let store = LogStore::open_with(data_dir, clock.clone(), opts)?;
         let queries = query_jobs::QueryJobs::new(store.share(), clock.clone());
+        let exports = export::Exports::open(
+            data_dir,
+            data_dir.join("exports"),
+            store.clone(),
+            clock.clone(),
+        )?;
         Ok(LogsApi {
             store,
             clock,
@@ -74,6 +87,9 @@ impl LogsApi {
             filter_ddl: tokio::sync::Mutex::new(()),
             sinks: ingest::Sinks::default(),
             queries,
+            live: live_tail::LiveTailHub::default(),
+            data_dir: data_dir.to_path_buf(),
+            exports,
         })
     }
 
@@ -153,6 +169,9 @@ impl LogsApi {
             "GetQueryResults" => queries::get_query_results(self, input),
             "StopQuery" => queries::stop_query(self, input),
             "DescribeQueries" => queries::describe_queries(self, input),
+            "CreateExportTask" => export::create_export_task(self, input).await,
+            "DescribeExportTasks" => export::describe_export_tasks(self, input),
+            "CancelExportTask" => export::cancel_export_task(self, input),
             _ => Err(super::unknown_operation("Logs_20140328", op, false)),
         }
     }

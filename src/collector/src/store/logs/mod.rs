@@ -142,8 +142,8 @@ pub struct AppendBatch<'a, E> {
     pub ingestion_time: i64,
 }
 
-/// The Logs store. Cheap to share behind an `Arc`; dropping it stops the writer and sweeper.
-#[derive(Debug)]
+/// The Logs store. Clones share one store; dropping the last stops the writer and sweeper.
+#[derive(Debug, Clone)]
 pub struct LogStore {
     inner: Arc<Inner>,
 }
