@@ -59,6 +59,8 @@ pub struct TickReport {
     pub retried: usize,
     pub dead_lettered: usize,
     pub dropped: usize,
+    /// The tick stopped at a batch limit: more work is probably due now.
+    pub more: bool,
 }
 
 impl TickReport {
@@ -134,8 +136,17 @@ impl EventService {
         let stopped = stop.clone();
         let task = tokio::spawn(async move {
             loop {
-                if let Err(e) = me.tick().await {
-                    tracing::error!(error = %e, "Event delivery tick failed.");
+                match me.tick().await {
+                    // A full batch: go on at once (still stoppable), rather than idle.
+                    Ok(r) if r.more => {
+                        tokio::select! {
+                            biased;
+                            _ = stopped.notified() => return,
+                            _ = tokio::task::yield_now() => continue,
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "Event delivery tick failed."),
                 }
                 tokio::select! {
                     _ = stopped.notified() => return,
@@ -166,7 +177,9 @@ impl EventService {
         }
         let mut running = tokio::task::JoinSet::new();
         let mut first_error = None;
-        for q in self.store.due(now, BATCH)? {
+        let due = self.store.due(now, BATCH)?;
+        report.more = due.len() == BATCH || report.replayed > 0;
+        for q in due {
             while running.len() >= PARALLEL {
                 if let Some(r) = running.join_next().await {
                     report.absorb(r, &mut first_error);

@@ -2,7 +2,7 @@
 //!
 //! | kind | `Arn` | delivery |
 //! |---|---|---|
-//! | HTTP endpoint | `arn:hostwatch:http:::http[s]://HOST[:PORT]/PATH` | `POST` of the payload with `Content-Type: application/json` and the target's `HttpParameters.HeaderParameters`; any 2xx answer within 5 s is success. `https://` is verified against the WebPKI roots plus the collector's `events.target_ca_bundle` (see [`http_client`]). |
+//! | HTTP endpoint | `arn:hostwatch:http:::http[s]://HOST[:PORT]/PATH` | `POST` of the payload with `Content-Type: application/json` and the target's `HttpParameters.HeaderParameters`; any 2xx answer within 5 s is success (redirects are not followed). `https://` is verified against the WebPKI roots plus the collector's `events.target_ca_bundle` (see [`http_client`]). |
 //! | log group of this collector | `arn:aws:logs:REGION:ACCOUNT:log-group:NAME[:*]` | one log event (timestamp = event ingestion time) in a stream named after the rule, in the existing group; the stream is created when missing |
 //! | event bus of this collector | `arn:aws:events:REGION:ACCOUNT:event-bus/NAME` | the original event is put on that bus (input options do not apply) |
 //! | local command | `arn:hostwatch:command:::/ABS/PROGRAM [ARG ...]` | the program runs directly (no shell; arguments split on spaces), the payload on its stdin; exit status 0 within 10 s is success, otherwise it is killed |

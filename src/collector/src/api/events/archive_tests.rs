@@ -560,3 +560,34 @@ async fn a_replay_resumes_after_a_restart_without_repeats() {
     let want: Vec<i64> = (0..n as i64).collect();
     assert_eq!(seen, want, "every archived event replayed exactly once");
 }
+
+#[tokio::test]
+async fn lifecycle_events_go_on_the_default_bus_and_into_its_archives() {
+    let h = H::new();
+    let out = h.dir.path().join("out.jsonl");
+    rule_to(&h, "life", "hostwatch.collector", &out).await;
+    archive(&h, Some(r#"{"source":["hostwatch.collector"]}"#)).await;
+    let svc = h.api.service();
+    svc.collector_started("http://127.0.0.1:4590")
+        .await
+        .unwrap();
+    h.clock.advance(90_000);
+    svc.collector_stopping(90).await.unwrap();
+    drain(&h).await;
+    let mut got = lines(&out);
+    got.sort_by_key(|e| e["time"].as_str().unwrap().to_string());
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0]["detail-type"], "Collector Started");
+    assert_eq!(got[0]["source"], "hostwatch.collector");
+    assert_eq!(got[0]["time"], "2023-11-14T22:13:20Z");
+    assert_eq!(got[0]["detail"]["endpoint"], "http://127.0.0.1:4590");
+    assert_eq!(got[0]["detail"]["pid"], std::process::id());
+    assert_eq!(
+        got[0]["detail"]["collectorVersion"],
+        env!("CARGO_PKG_VERSION")
+    );
+    assert_eq!(got[1]["detail-type"], "Collector Stopping");
+    assert_eq!(got[1]["detail"]["uptimeSeconds"], 90);
+    assert_eq!(got[1]["resources"], json!([]));
+    assert_eq!(count(&h).await, 2);
+}
