@@ -12,8 +12,8 @@ pub mod clock;
 pub mod config;
 pub mod dashboard;
 pub mod events;
-pub mod logs_pattern;
 pub mod insights;
+pub mod logs_pattern;
 pub mod server;
 pub mod store;
 

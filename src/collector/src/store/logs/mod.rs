@@ -37,8 +37,8 @@ pub mod catalog;
 pub mod codec;
 pub mod reader;
 pub mod scan;
-pub mod stream_scan;
 mod schema;
+pub mod stream_scan;
 mod writer;
 
 #[cfg(test)]
