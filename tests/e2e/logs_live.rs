@@ -285,6 +285,21 @@ fn hostwatch_logs_tail_prints_recent_and_follows() {
     assert_eq!(lines.len(), 2, "{text}");
     assert!(lines[0].ends_with("+00:00 a recent a"), "{text}");
     assert!(lines[1].ends_with("+00:00 b recent b"), "{text}");
+    // --filter without --follow: FilterLogEvents over the same window.
+    let out = hostwatch_tail(
+        &c,
+        &["/e2e/tail", "--since", "10m", "--filter", "\"recent b\""],
+    )
+    .output()
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(text.trim_end().ends_with("+00:00 b recent b"), "{text}");
     // Unknown group: a clear error, non-zero exit.
     let out = hostwatch_tail(&c, &["/e2e/none", "--follow"])
         .output()
