@@ -432,9 +432,26 @@ struct DeleteInput {
     filter_name: Option<String>,
 }
 
+/// The two kinds of log-group filter, which share one delete path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum FilterKind {
+    Metric,
+    Subscription,
+}
+
 pub(super) async fn delete_metric_filter(
     api: &LogsApi,
     input: serde_json::Value,
+) -> Result<Option<Shape>, ApiError> {
+    delete_filter(api, input, FilterKind::Metric).await
+}
+
+/// DeleteMetricFilter and DeleteSubscriptionFilter: the filter must exist in the group (a
+/// filter left from a deleted group of the same name does not count).
+pub(super) async fn delete_filter(
+    api: &LogsApi,
+    input: serde_json::Value,
+    kind: FilterKind,
 ) -> Result<Option<Shape>, ApiError> {
     let i: DeleteInput = parse_input(input, false)?;
     let group = i
@@ -448,25 +465,24 @@ pub(super) async fn delete_metric_filter(
         .with_catalog(|c| c.groups.get(group).map(|g| g.id))
         .ok_or_else(group_not_found)?;
     let _ddl = api.filter_ddl.lock().await;
-    let exists = api.filters.with(|f| {
-        f.metric
-            .get(&(group.to_string(), name.clone()))
-            .is_some_and(|x| x.def.group_id == group_id)
-    });
+    let key = (group.to_string(), name.clone());
+    let exists = api.filters.with(|f| match kind {
+        FilterKind::Metric => f.metric.get(&key).map(|x| x.def.group_id),
+        FilterKind::Subscription => f.subscription.get(&key).map(|x| x.def.group_id),
+    }) == Some(group_id);
     if !exists {
-        return Err(ApiError::new(
-            NOT_FOUND,
-            400,
-            "The specified metric filter does not exist.",
-        ));
+        let message = match kind {
+            FilterKind::Metric => "The specified metric filter does not exist.",
+            FilterKind::Subscription => "The specified subscription filter does not exist.",
+        };
+        return Err(ApiError::new(NOT_FOUND, 400, message));
     }
-    api.filters
-        .submit(Job::DeleteMetric {
-            group: group.to_string(),
-            name,
-        })
-        .await
-        .map_err(|e| internal(&e))?;
+    let (group, name) = key;
+    let job = match kind {
+        FilterKind::Metric => Job::DeleteMetric { group, name },
+        FilterKind::Subscription => Job::DeleteSubscription { group, name },
+    };
+    api.filters.submit(job).await.map_err(|e| internal(&e))?;
     Ok(None)
 }
 

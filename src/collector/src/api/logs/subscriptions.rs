@@ -14,9 +14,11 @@ use hostwatch_aws::{ApiError, Shape};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
-use super::errors::{constraint, group_not_found, internal, invalid_parameter, missing, NOT_FOUND};
+use super::errors::{constraint, group_not_found, internal, invalid_parameter, missing};
 use super::filter_events::compile;
-use super::metric_filters::{filter_name, limit_exceeded, MAX_REGEX_FILTERS};
+use super::metric_filters::{
+    delete_filter, filter_name, limit_exceeded, FilterKind, MAX_REGEX_FILTERS,
+};
 use super::tokens::{list_token, parse_list_token};
 use super::validate::{group_name, range};
 use super::LogsApi;
@@ -237,47 +239,9 @@ pub(super) fn describe_subscription_filters(
     Ok(Some(out))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct DeleteInput {
-    log_group_name: Option<String>,
-    filter_name: Option<String>,
-}
-
 pub(super) async fn delete_subscription_filter(
     api: &LogsApi,
     input: serde_json::Value,
 ) -> Result<Option<Shape>, ApiError> {
-    let i: DeleteInput = parse_input(input, false)?;
-    let group = i
-        .log_group_name
-        .as_deref()
-        .ok_or_else(|| missing("logGroupName"))?;
-    group_name(group, "logGroupName")?;
-    let name = filter_name(i.filter_name.as_deref(), "filterName")?;
-    let group_id = api
-        .store
-        .with_catalog(|c| c.groups.get(group).map(|g| g.id))
-        .ok_or_else(group_not_found)?;
-    let _ddl = api.filter_ddl.lock().await;
-    let exists = api.filters.with(|f| {
-        f.subscription
-            .get(&(group.to_string(), name.clone()))
-            .is_some_and(|x| x.def.group_id == group_id)
-    });
-    if !exists {
-        return Err(ApiError::new(
-            NOT_FOUND,
-            400,
-            "The specified subscription filter does not exist.",
-        ));
-    }
-    api.filters
-        .submit(Job::DeleteSubscription {
-            group: group.to_string(),
-            name,
-        })
-        .await
-        .map_err(|e| internal(&e))?;
-    Ok(None)
+    delete_filter(api, input, FilterKind::Subscription).await
 }
