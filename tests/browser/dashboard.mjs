@@ -243,6 +243,7 @@ try {
   await page.locator('#rule-targets').waitFor();
   await page.locator('#rule-deliveries tr', { hasText: 'CloudWatch Alarm State Change' }).first().waitFor();
   result.deliveries = await page.locator('#rule-deliveries tr').count();
+  result.ruleInvocations = (await page.locator('#rule-invocations').textContent()).trim();
   await shot(page, 'laptop-events');
 
   step('saved dashboards: the hosts dashboard, a dashboard put by the CLI, validation errors');

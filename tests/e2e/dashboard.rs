@@ -500,6 +500,18 @@ fn dashboard_in_headless_chromium() {
     let rows = result["insights"]["rows"].as_u64().unwrap_or(0);
     assert!(rows >= 1, "{result}");
     assert_eq!(result["insights"]["bars"].as_u64(), Some(rows), "{result}");
+    // The rule's AWS/Events metrics count its deliveries to the log group.
+    let invocations = result["ruleInvocations"].as_str().unwrap_or("");
+    let counted: f64 = invocations
+        .strip_prefix("Invocations in the last hour: ")
+        .and_then(|t| t.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0.0);
+    assert!(
+        counted >= result["deliveries"].as_f64().unwrap_or(1.0)
+            && invocations.contains("failed: 0"),
+        "{result}"
+    );
     assert_eq!(result["dashboardAlarmState"], "ALARM", "{result}");
     assert_eq!(result["dashboardText"], "Operations", "{result}");
     // The log widget ran its Insights query (`filter @message like /ERROR/`) over `app`.

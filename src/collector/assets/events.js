@@ -1,8 +1,10 @@
 // Events: buses (ListEventBuses), their rules (ListRules), a rule's targets
-// (ListTargetsByRule) and, for log-group targets, the recent deliveries: the events the rule
-// delivered into the stream named after it (GetLogEvents).
+// (ListTargetsByRule), the rule's invocations in the last hour from the AWS/Events metrics the
+// collector publishes (GetMetricData: Invocations, FailedInvocations, DeadLetterInvocations),
+// and, for log-group targets, the recent deliveries: the events the rule delivered into the
+// stream named after it (GetLogEvents).
 
-import { events, logs, all } from './api.js';
+import { cw, events, logs, all } from './api.js';
 import { el, clear, errorBox, setRoute, fmtTime } from './util.js';
 
 export function render(view, params) {
@@ -29,6 +31,7 @@ export function render(view, params) {
         panel.append(box);
         const targets = await all(events, 'ListTargetsByRule', { Rule: rule, EventBusName: bus }, 'Targets');
         if (!targets.length) box.append(el('p', { class: 'empty', text: 'No targets.' }));
+        box.append(await invocations(bus, rule));
         for (const t of targets) {
           box.append(el('p', {}, el('strong', { text: t.Id + ': ' }), t.Arn));
           const group = /^arn:aws:logs:[^:]*:[^:]*:log-group:([^:]+)(:\*)?$/.exec(t.Arn);
@@ -38,6 +41,26 @@ export function render(view, params) {
     } catch (e) { clear(panel).append(errorBox(e)); }
   })();
   return null;
+}
+
+// The rule's AWS/Events metrics summed over the last hour.
+async function invocations(bus, rule) {
+  const box = el('p', { id: 'rule-invocations' });
+  const dims = [{ Name: 'RuleName', Value: rule }];
+  if (bus !== 'default') dims.push({ Name: 'EventBusName', Value: bus });
+  const names = ['Invocations', 'FailedInvocations', 'DeadLetterInvocations'];
+  const end = Date.now();
+  try {
+    const r = await cw('GetMetricData', {
+      MetricDataQueries: names.map((n, i) => ({ Id: 'm' + i, MetricStat: { Metric: { Namespace: 'AWS/Events', MetricName: n, Dimensions: dims }, Period: 60, Stat: 'Sum' } })),
+      StartTime: Math.floor((end - 3600e3) / 1000), EndTime: Math.ceil(end / 1000),
+    });
+    const sum = (id) => ((r.MetricDataResults || []).find((x) => x.Id === id)?.Values || []).reduce((a, b) => a + b, 0);
+    box.textContent = `Invocations in the last hour: ${sum('m0')} (failed: ${sum('m1')}, sent to the dead-letter destination: ${sum('m2')})`;
+  } catch (e) {
+    box.append(errorBox(e));
+  }
+  return box;
 }
 
 async function deliveries(group, rule) {

@@ -181,6 +181,7 @@ pub async fn serve(config: CollectorConfig, clock: SharedClock) -> Result<Runnin
             .map_err(|e| CollectorError::Tls(format!("{}: {e}", bundle.display())))?;
     }
     logs.attach_metrics(cloudwatch.store().clone());
+    events.attach_metrics(cloudwatch.store().clone());
     logs.attach_events(events.clone());
     let state = Arc::new(AppState {
         keys,

@@ -191,6 +191,7 @@ impl EventService {
         while let Some(r) = running.join_next().await {
             report.absorb(r, &mut first_error);
         }
+        self.publish_invocations(now).await;
         match first_error {
             Some(e) => Err(e),
             None => Ok(report),
@@ -289,6 +290,7 @@ impl EventService {
         match self.deliver(d).await {
             Outcome::Delivered => {
                 report.delivered += 1;
+                self.count_invocation(&d.rule_arn, false, false);
                 self.store.submit(Job::Done(q.id)).await?;
             }
             Outcome::Dropped(why) => {
@@ -299,6 +301,7 @@ impl EventService {
                     "Event not delivered."
                 );
                 report.dropped += 1;
+                self.count_invocation(&d.rule_arn, true, false);
                 self.store.submit(Job::Done(q.id)).await?;
             }
             Outcome::Failed(why) => {
@@ -306,7 +309,8 @@ impl EventService {
                 let policy = d.target.retry.unwrap_or_default();
                 let too_old = now - d.ingestion_ms >= i64::from(policy.max_age_s) * 1000;
                 if attempts > policy.max_retries || too_old {
-                    self.dead_letter(d, attempts, &why).await;
+                    let sent = self.dead_letter(d, attempts, &why).await;
+                    self.count_invocation(&d.rule_arn, true, sent);
                     report.dead_lettered += 1;
                     self.store.submit(Job::Done(q.id)).await?;
                     return Ok(report);
@@ -392,7 +396,8 @@ impl EventService {
         }
     }
 
-    async fn dead_letter(&self, d: &Delivery, attempts: u32, why: &str) {
+    /// Send a failed delivery to the target's dead-letter destination; `true` when it got there.
+    async fn dead_letter(&self, d: &Delivery, attempts: u32, why: &str) -> bool {
         let record = json!({
             "event": d.event,
             "rule": d.rule_arn,
@@ -411,14 +416,18 @@ impl EventService {
             Some(Ok(_)) => Err("unsupported dead-letter target".to_string()),
             Some(Err(e)) => Err(e),
         };
-        if let Err(e) = result {
-            tracing::warn!(
-                rule = d.rule_name,
-                target = d.target.id,
-                error = e,
-                reason = why,
-                "Event dropped after retries."
-            );
+        match result {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(
+                    rule = d.rule_name,
+                    target = d.target.id,
+                    error = e,
+                    reason = why,
+                    "Event dropped after retries."
+                );
+                false
+            }
         }
     }
 }

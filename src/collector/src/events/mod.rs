@@ -33,6 +33,7 @@ pub mod input;
 pub mod lifecycle;
 pub mod logs_sink;
 pub mod matching;
+pub mod metrics;
 pub mod model;
 pub mod pattern;
 pub mod replay;
@@ -173,6 +174,10 @@ pub struct EventService {
     alarms: Mutex<Option<Arc<AlarmService>>>,
     wake: tokio::sync::Notify,
     ticking: tokio::sync::Mutex<delivery::TickState>,
+    /// Where the `AWS/Events` rule metrics go (attached at startup; none in unit tests).
+    metric_store: std::sync::OnceLock<crate::store::metrics::MetricStore>,
+    /// Invocation counts of the current tick, per rule.
+    invocations: Mutex<metrics::Counts>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -224,6 +229,8 @@ impl EventService {
             alarms: Mutex::new(None),
             wake: tokio::sync::Notify::new(),
             ticking: tokio::sync::Mutex::new(delivery::TickState::default()),
+            metric_store: std::sync::OnceLock::new(),
+            invocations: Mutex::new(metrics::Counts::new()),
         }))
     }
 
@@ -253,6 +260,37 @@ impl EventService {
     /// Attach the Logs store used by log-group targets and dead-letter queues.
     pub fn attach_logs(&self, sink: Weak<dyn target::LogSink>) {
         *lock(&self.logs) = Some(sink);
+    }
+
+    /// Publish the `AWS/Events` rule metrics into `store` (see [`metrics`]).
+    pub fn attach_metrics(&self, store: crate::store::metrics::MetricStore) {
+        let _ = self.metric_store.set(store);
+    }
+
+    /// Count an ended invocation of a rule's target (nothing for non-rule deliveries).
+    fn count_invocation(&self, rule_arn: &str, failed: bool, dead_lettered: bool) {
+        let Some(rule) = metrics::rule_of(rule_arn) else {
+            return;
+        };
+        let mut counts = lock(&self.invocations);
+        let c = counts.entry(rule).or_default();
+        c.invocations += 1;
+        c.failed += u64::from(failed);
+        c.dead_lettered += u64::from(dead_lettered);
+    }
+
+    /// Write the counts gathered since the last call as datapoints at `now`.
+    async fn publish_invocations(&self, now: i64) {
+        let counts = std::mem::take(&mut *lock(&self.invocations));
+        let Some(store) = self.metric_store.get() else {
+            return;
+        };
+        if counts.is_empty() {
+            return;
+        }
+        if let Err(e) = store.append(metrics::points(&counts, now)).await {
+            tracing::warn!(error = %e, "AWS/Events metrics not written.");
+        }
     }
 
     /// Route the alarm service's events through the default bus.

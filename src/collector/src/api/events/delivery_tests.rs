@@ -269,3 +269,71 @@ async fn bus_to_bus_loops_are_cut() {
     assert_eq!((delivered, dropped), (4, 1));
     assert_eq!(svc.store().queued().unwrap(), 0);
 }
+
+/// Sum of the `AWS/Events` metric `name` of rule `rule` (default bus) in `store`.
+fn rule_metric(store: &crate::store::metrics::MetricStore, name: &str, rule: &str) -> f64 {
+    use hostwatch_model::{DatumValue, Dimension, MetricKey};
+    let key = MetricKey::new("AWS/Events", name, vec![Dimension::new("RuleName", rule)]);
+    store
+        .series_of(&key)
+        .iter()
+        .flat_map(|(sid, _)| store.read(*sid, 0, i64::MAX).unwrap())
+        .map(|p| match p.value {
+            DatumValue::Single(v) => v,
+            other => panic!("unexpected {other:?}"),
+        })
+        .sum()
+}
+
+#[tokio::test]
+async fn rule_metrics_count_invocations_failures_and_dead_letters() {
+    let h = H::new();
+    let store = crate::store::metrics::MetricStore::open(
+        h.dir.path(),
+        crate::store::metrics::StoreOptions {
+            compact_every: None,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let svc = h.api.service();
+    svc.attach_metrics(store.clone());
+    // Rule r: a target that always fails, one retry, then the dead-letter file.
+    let dlq = h.dir.path().join("dlq.jsonl");
+    rule_to(
+        &h,
+        json!({"Id": "f", "Arn": file_arn(&h.dir.path().join("missing/out.jsonl")),
+            "RetryPolicy": {"MaximumRetryAttempts": 1},
+            "DeadLetterConfig": {"Arn": file_arn(&dlq)}}),
+    )
+    .await;
+    // Rule ok: the same events to a working file.
+    h.ok(
+        "PutRule",
+        json!({"Name": "ok", "EventPattern": "{\"source\":[\"app\"]}"}),
+    )
+    .await;
+    let good = h.dir.path().join("good.jsonl");
+    h.ok(
+        "PutTargets",
+        json!({"Rule": "ok", "Targets": [{"Id": "g", "Arn": file_arn(&good)}]}),
+    )
+    .await;
+    put_app_event(&h).await;
+    put_app_event(&h).await;
+    svc.tick().await.unwrap();
+    // After the first round: both good deliveries counted; the failing ones are still retrying.
+    assert_eq!(rule_metric(&store, "Invocations", "ok"), 2.0);
+    assert_eq!(rule_metric(&store, "Invocations", "r"), 0.0);
+    for _ in 0..6 {
+        h.clock.advance(10_000);
+        svc.tick().await.unwrap();
+    }
+    assert_eq!(lines(&good).len(), 2);
+    assert_eq!(lines(&dlq).len(), 2);
+    assert_eq!(rule_metric(&store, "Invocations", "ok"), 2.0);
+    assert_eq!(rule_metric(&store, "FailedInvocations", "ok"), 0.0);
+    assert_eq!(rule_metric(&store, "Invocations", "r"), 2.0);
+    assert_eq!(rule_metric(&store, "FailedInvocations", "r"), 2.0);
+    assert_eq!(rule_metric(&store, "DeadLetterInvocations", "r"), 2.0);
+}
