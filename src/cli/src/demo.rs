@@ -110,6 +110,7 @@ pub fn run(data_dir: &Path, listen: SocketAddr, duration: Option<u64>) -> anyhow
 hostwatch demo is running.
   collector: {endpoint}   (data in {dir})
   agent:     ships cpu and mem of this host every 10 s (config {cfg})
+  dashboard: {endpoint}/   (sign in with the key pair in {creds_file})
 
 Look at the data with the AWS CLI (pip install awscli), after ~20 s:
 
@@ -129,6 +130,7 @@ Look at the data with the AWS CLI (pip install awscli), after ~20 s:
 Press Ctrl-C to stop."#,
         dir = data_dir.display(),
         cfg = agent_config.display(),
+        creds_file = creds.display(),
     );
     let (tx, rx) = std::sync::mpsc::channel::<()>();
     let runtime = tokio::runtime::Builder::new_current_thread()
