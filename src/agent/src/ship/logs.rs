@@ -104,17 +104,14 @@ pub fn logs_endpoint(override_url: Option<&str>, region: &str) -> Result<Endpoin
 
 /// A signed CloudWatch Logs client.
 pub struct LogsClient {
-    http: reqwest::Client,
-    endpoint: Endpoint,
-    region: String,
-    credentials: Arc<CredentialProvider>,
+    svc: signed::Service,
 }
 
 impl std::fmt::Debug for LogsClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LogsClient")
-            .field("endpoint", &self.endpoint.url.as_str())
-            .field("region", &self.region)
+            .field("endpoint", &self.svc.endpoint.url.as_str())
+            .field("region", &self.svc.region)
             .finish_non_exhaustive()
     }
 }
@@ -125,23 +122,14 @@ impl LogsClient {
         region: &str,
         credentials: Arc<CredentialProvider>,
     ) -> Result<Self, LogsError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .pool_idle_timeout(Duration::from_secs(50))
-            .user_agent(concat!("hostwatch-agent/", env!("CARGO_PKG_VERSION")))
-            .build()
+        let svc = signed::Service::new(endpoint, region, SIGNING_SERVICE, credentials)
             .map_err(|e| LogsError::Client(e.to_string()))?;
-        Ok(LogsClient {
-            http,
-            endpoint,
-            region: region.to_string(),
-            credentials,
-        })
+        Ok(LogsClient { svc })
     }
 
     /// The endpoint URL (for log lines).
     pub fn endpoint(&self) -> &str {
-        self.endpoint.url.as_str()
+        self.svc.endpoint.url.as_str()
     }
 
     /// One signed call of `op` with a JSON `body`; the parsed JSON answer on success.
@@ -168,18 +156,14 @@ impl LogsClient {
         op: &'static str,
         prepared: &PreparedBody,
     ) -> Result<Value, LogsError> {
-        let creds = self.credentials.credentials().await?;
+        let creds = self.svc.credentials.credentials().await?;
         let headers: Vec<(String, String)> = vec![
             ("Content-Type".into(), CONTENT_TYPE.into()),
             ("X-Amz-Target".into(), format!("{TARGET_PREFIX}.{op}")),
         ];
-        let target = signed::Target {
-            endpoint: &self.endpoint,
-            region: &self.region,
-            service: SIGNING_SERVICE,
-        };
+        let target = self.svc.target();
         let reply = signed::post(
-            &self.http,
+            &self.svc.http,
             target,
             &creds,
             headers,
@@ -188,7 +172,7 @@ impl LogsClient {
         )
         .await
         .map_err(|e| LogsError::Transport {
-            endpoint: self.endpoint.url.to_string(),
+            endpoint: self.svc.endpoint.url.to_string(),
             message: e.to_string(),
         })?;
         let (status, bytes) = (reply.status, reply.body);
@@ -203,7 +187,7 @@ impl LogsClient {
         }
         let info: AwsErrorInfo = parse_error(status, None, &bytes);
         if info.is_expired_credentials() {
-            self.credentials.invalidate();
+            self.svc.credentials.invalidate();
         }
         Err(LogsError::Service { op, info })
     }
@@ -215,25 +199,21 @@ impl LogsClient {
         op: &'static str,
         body: Vec<u8>,
     ) -> Result<reqwest::Response, LogsError> {
-        let creds = self.credentials.credentials().await?;
+        let creds = self.svc.credentials.credentials().await?;
         let headers: Vec<(String, String)> = vec![
             ("Content-Type".into(), CONTENT_TYPE.into()),
             ("X-Amz-Target".into(), format!("{TARGET_PREFIX}.{op}")),
         ];
-        let target = signed::Target {
-            endpoint: &self.endpoint,
-            region: &self.region,
-            service: SIGNING_SERVICE,
-        };
+        let target = self.svc.target();
         let prepared = PreparedBody {
             bytes: body,
             gzip: false,
         };
         let transport = |e: reqwest::Error| LogsError::Transport {
-            endpoint: self.endpoint.url.to_string(),
+            endpoint: self.svc.endpoint.url.to_string(),
             message: e.to_string(),
         };
-        let resp = signed::send(&self.http, target, &creds, headers, &prepared, None)
+        let resp = signed::send(&self.svc.http, target, &creds, headers, &prepared, None)
             .await
             .map_err(transport)?;
         let status = resp.status().as_u16();
@@ -243,7 +223,7 @@ impl LogsClient {
         let bytes = resp.bytes().await.map_err(transport)?;
         let info: AwsErrorInfo = parse_error(status, None, &bytes);
         if info.is_expired_credentials() {
-            self.credentials.invalidate();
+            self.svc.credentials.invalidate();
         }
         Err(LogsError::Service { op, info })
     }

@@ -286,18 +286,15 @@ pub fn prepare_body(json: Vec<u8>) -> PreparedBody {
 
 /// The PutMetricData client.
 pub struct MetricsClient {
-    http: reqwest::Client,
-    endpoint: Endpoint,
-    region: String,
+    svc: signed::Service,
     namespace: String,
-    credentials: Arc<CredentialProvider>,
 }
 
 impl std::fmt::Debug for MetricsClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MetricsClient")
-            .field("endpoint", &self.endpoint.url.as_str())
-            .field("region", &self.region)
+            .field("endpoint", &self.svc.endpoint.url.as_str())
+            .field("region", &self.svc.region)
             .field("namespace", &self.namespace)
             .finish_non_exhaustive()
     }
@@ -310,18 +307,11 @@ impl MetricsClient {
         namespace: &str,
         credentials: Arc<CredentialProvider>,
     ) -> Result<Self, ShipError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .pool_idle_timeout(Duration::from_secs(50))
-            .user_agent(concat!("hostwatch-agent/", env!("CARGO_PKG_VERSION")))
-            .build()
+        let svc = signed::Service::new(endpoint, region, SIGNING_SERVICE, credentials)
             .map_err(|e| ShipError::Client(e.to_string()))?;
         Ok(MetricsClient {
-            http,
-            endpoint,
-            region: region.to_string(),
+            svc,
             namespace: namespace.to_string(),
-            credentials,
         })
     }
 
@@ -332,21 +322,17 @@ impl MetricsClient {
 
     /// One signed attempt.
     pub async fn send_once(&self, body: &PreparedBody, timeout: Duration) -> Result<(), ShipError> {
-        let creds = self.credentials.credentials().await?;
+        let creds = self.svc.credentials.credentials().await?;
         let headers: Vec<(String, String)> = vec![
             ("Content-Type".into(), CONTENT_TYPE.into()),
             ("X-Amz-Target".into(), TARGET.into()),
             ("x-amzn-query-mode".into(), "true".into()),
         ];
-        let target = signed::Target {
-            endpoint: &self.endpoint,
-            region: &self.region,
-            service: SIGNING_SERVICE,
-        };
-        let reply = signed::post(&self.http, target, &creds, headers, body, timeout)
+        let target = self.svc.target();
+        let reply = signed::post(&self.svc.http, target, &creds, headers, body, timeout)
             .await
             .map_err(|e| ShipError::Transport {
-                endpoint: self.endpoint.url.to_string(),
+                endpoint: self.svc.endpoint.url.to_string(),
                 message: e.to_string(),
             })?;
         let (status, query_error, bytes) = (reply.status, reply.query_error, reply.body);
@@ -356,7 +342,7 @@ impl MetricsClient {
         let info = parse_error(status, query_error.as_deref(), &bytes);
         if info.is_retryable() || info.is_expired_credentials() {
             if info.is_expired_credentials() {
-                self.credentials.invalidate();
+                self.svc.credentials.invalidate();
             }
             Err(ShipError::Service(info))
         } else {

@@ -6,11 +6,67 @@
 //! `x-amzn-query-error` header (CloudWatch's query-compatible errors) and the body, for the
 //! caller to interpret.
 
+use super::credentials::CredentialProvider;
 use super::endpoint::Endpoint;
 use super::metrics::PreparedBody;
 use hostwatch_aws::sigv4::{sign, SignableRequest};
 use hostwatch_aws::Credentials;
+use std::sync::Arc;
 use std::time::Duration;
+
+/// What every signed client of the agent holds: one HTTP client (connections kept for reuse),
+/// the endpoint, the region and signing name, and the credential chain.
+pub struct Service {
+    pub http: reqwest::Client,
+    pub endpoint: Endpoint,
+    pub region: String,
+    /// The SigV4 signing name (`monitoring`, `logs`, `ssm`).
+    pub signing_name: &'static str,
+    pub credentials: Arc<CredentialProvider>,
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service")
+            .field("endpoint", &self.endpoint.url.as_str())
+            .field("region", &self.region)
+            .field("signing_name", &self.signing_name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Service {
+    /// Build the HTTP client (10 s connect timeout; idle connections dropped after 50 s, before
+    /// servers commonly close them).
+    pub fn new(
+        endpoint: Endpoint,
+        region: &str,
+        signing_name: &'static str,
+        credentials: Arc<CredentialProvider>,
+    ) -> Result<Self, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .pool_idle_timeout(Duration::from_secs(50))
+            .user_agent(concat!("hostwatch-agent/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Service {
+            http,
+            endpoint,
+            region: region.to_string(),
+            signing_name,
+            credentials,
+        })
+    }
+
+    /// Where and how to sign.
+    pub fn target(&self) -> Target<'_> {
+        Target {
+            endpoint: &self.endpoint,
+            region: &self.region,
+            service: self.signing_name,
+        }
+    }
+}
 
 /// A raw answer.
 #[derive(Debug)]

@@ -90,17 +90,14 @@ pub fn ssm_endpoint(override_url: Option<&str>, region: &str) -> Result<Endpoint
 
 /// A signed SSM client.
 pub struct SsmClient {
-    http: reqwest::Client,
-    endpoint: Endpoint,
-    region: String,
-    credentials: Arc<CredentialProvider>,
+    svc: signed::Service,
 }
 
 impl std::fmt::Debug for SsmClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SsmClient")
-            .field("endpoint", &self.endpoint.url.as_str())
-            .field("region", &self.region)
+            .field("endpoint", &self.svc.endpoint.url.as_str())
+            .field("region", &self.svc.region)
             .finish_non_exhaustive()
     }
 }
@@ -111,17 +108,9 @@ impl SsmClient {
         region: &str,
         credentials: Arc<CredentialProvider>,
     ) -> Result<Self, SsmError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .user_agent(concat!("hostwatch-agent/", env!("CARGO_PKG_VERSION")))
-            .build()
+        let svc = signed::Service::new(endpoint, region, SIGNING_SERVICE, credentials)
             .map_err(|e| SsmError::Client(e.to_string()))?;
-        Ok(SsmClient {
-            http,
-            endpoint,
-            region: region.to_string(),
-            credentials,
-        })
+        Ok(SsmClient { svc })
     }
 
     /// A client with the standard credential chain of the process environment.
@@ -134,26 +123,22 @@ impl SsmClient {
 
     /// The endpoint URL (for messages).
     pub fn endpoint(&self) -> &str {
-        self.endpoint.url.as_str()
+        self.svc.endpoint.url.as_str()
     }
 
     async fn call(&self, op: &'static str, body: Value) -> Result<Value, SsmError> {
-        let creds = self.credentials.credentials().await?;
+        let creds = self.svc.credentials.credentials().await?;
         let headers: Vec<(String, String)> = vec![
             ("Content-Type".into(), CONTENT_TYPE.into()),
             ("X-Amz-Target".into(), format!("{TARGET_PREFIX}.{op}")),
         ];
-        let target = signed::Target {
-            endpoint: &self.endpoint,
-            region: &self.region,
-            service: SIGNING_SERVICE,
-        };
+        let target = self.svc.target();
         let prepared = PreparedBody {
             bytes: body.to_string().into_bytes(),
             gzip: false,
         };
         let reply = signed::post(
-            &self.http,
+            &self.svc.http,
             target,
             &creds,
             headers,
@@ -162,7 +147,7 @@ impl SsmClient {
         )
         .await
         .map_err(|e| SsmError::Transport {
-            endpoint: self.endpoint.url.to_string(),
+            endpoint: self.svc.endpoint.url.to_string(),
             message: e.to_string(),
         })?;
         if (200..300).contains(&reply.status) {
@@ -173,7 +158,7 @@ impl SsmClient {
         }
         let info = parse_error(reply.status, None, &reply.body);
         if info.is_expired_credentials() {
-            self.credentials.invalidate();
+            self.svc.credentials.invalidate();
         }
         Err(SsmError::Service { op, info })
     }
