@@ -245,25 +245,7 @@ pub(super) async fn put_metric_filter(
         .with_catalog(|c| c.groups.get(group).map(|g| g.id))
         .ok_or_else(group_not_found)?;
     let _ddl = api.filter_ddl.lock().await;
-    let (count, exists, regex_filters) = api.filters.with(|f| {
-        let live = f.metric_of(group, group_id);
-        let exists = live.iter().any(|x| x.def.name == name);
-        let regex = live
-            .iter()
-            .filter(|x| x.def.name != name && x.pattern.regex_count() > 0)
-            .count()
-            + f.subscription_of(group, group_id)
-                .iter()
-                .filter(|x| x.pattern.regex_count() > 0)
-                .count();
-        (live.len(), exists, regex)
-    });
-    if !exists && count >= MAX_METRIC_FILTERS {
-        return Err(limit_exceeded());
-    }
-    if pattern.regex_count() > 0 && regex_filters >= MAX_REGEX_FILTERS {
-        return Err(limit_exceeded());
-    }
+    check_put_limits(api, group, group_id, &name, FilterKind::Metric, &pattern)?;
     let def = MetricFilterDef {
         group_name: group.to_string(),
         group_id,
@@ -437,6 +419,50 @@ struct DeleteInput {
 pub(super) enum FilterKind {
     Metric,
     Subscription,
+}
+
+/// The limits a put must respect, checked under `filter_ddl`: at most [`MAX_METRIC_FILTERS`]
+/// metric filters or [`super::subscriptions::MAX_SUBSCRIPTIONS`] subscription filters in the
+/// group (replacing one of the same name is always allowed), and at most
+/// [`MAX_REGEX_FILTERS`] filters with a regex across both kinds.
+pub(super) fn check_put_limits(
+    api: &LogsApi,
+    group: &str,
+    group_id: i64,
+    name: &str,
+    kind: FilterKind,
+    pattern: &FilterPattern,
+) -> Result<(), ApiError> {
+    // (name, kind, has a regex) of every live filter of the group.
+    let filters: Vec<(String, FilterKind, bool)> = api.filters.with(|f| {
+        let metric = f.metric_of(group, group_id).into_iter().map(|x| {
+            let regex = x.pattern.regex_count() > 0;
+            (x.def.name.clone(), FilterKind::Metric, regex)
+        });
+        let subscription = f.subscription_of(group, group_id).into_iter().map(|x| {
+            let regex = x.pattern.regex_count() > 0;
+            (x.def.name.clone(), FilterKind::Subscription, regex)
+        });
+        metric.chain(subscription).collect()
+    });
+    let same = |n: &str, k: FilterKind| k == kind && n == name;
+    let of_kind = filters.iter().filter(|(_, k, _)| *k == kind).count();
+    let exists = filters.iter().any(|(n, k, _)| same(n, *k));
+    let max = match kind {
+        FilterKind::Metric => MAX_METRIC_FILTERS,
+        FilterKind::Subscription => super::subscriptions::MAX_SUBSCRIPTIONS,
+    };
+    if !exists && of_kind >= max {
+        return Err(limit_exceeded());
+    }
+    let regex_filters = filters
+        .iter()
+        .filter(|(n, k, regex)| *regex && !same(n, *k))
+        .count();
+    if pattern.regex_count() > 0 && regex_filters >= MAX_REGEX_FILTERS {
+        return Err(limit_exceeded());
+    }
+    Ok(())
 }
 
 pub(super) async fn delete_metric_filter(

@@ -16,9 +16,7 @@ use std::collections::BTreeMap;
 
 use super::errors::{constraint, group_not_found, internal, invalid_parameter, missing};
 use super::filter_events::compile;
-use super::metric_filters::{
-    delete_filter, filter_name, limit_exceeded, FilterKind, MAX_REGEX_FILTERS,
-};
+use super::metric_filters::{check_put_limits, delete_filter, filter_name, FilterKind};
 use super::tokens::{list_token, parse_list_token};
 use super::validate::{group_name, range};
 use super::LogsApi;
@@ -108,25 +106,14 @@ pub(super) async fn put_subscription_filter(
         return Err(unreachable_destination());
     }
     let _ddl = api.filter_ddl.lock().await;
-    let (count, exists, regex_filters) = api.filters.with(|f| {
-        let live = f.subscription_of(group, group_id);
-        let exists = live.iter().any(|x| x.def.name == name);
-        let regex = live
-            .iter()
-            .filter(|x| x.def.name != name && x.pattern.regex_count() > 0)
-            .count()
-            + f.metric_of(group, group_id)
-                .iter()
-                .filter(|x| x.pattern.regex_count() > 0)
-                .count();
-        (live.len(), exists, regex)
-    });
-    if !exists && count >= MAX_SUBSCRIPTIONS {
-        return Err(limit_exceeded());
-    }
-    if pattern.regex_count() > 0 && regex_filters >= MAX_REGEX_FILTERS {
-        return Err(limit_exceeded());
-    }
+    check_put_limits(
+        api,
+        group,
+        group_id,
+        &name,
+        FilterKind::Subscription,
+        &pattern,
+    )?;
     let def = SubscriptionDef {
         group_name: group.to_string(),
         group_id,
