@@ -103,17 +103,9 @@ pub fn logs_endpoint(override_url: Option<&str>, region: &str) -> Result<Endpoin
 }
 
 /// A signed CloudWatch Logs client.
+#[derive(Debug)]
 pub struct LogsClient {
     svc: signed::Service,
-}
-
-impl std::fmt::Debug for LogsClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LogsClient")
-            .field("endpoint", &self.svc.endpoint.url.as_str())
-            .field("region", &self.svc.region)
-            .finish_non_exhaustive()
-    }
 }
 
 impl LogsClient {

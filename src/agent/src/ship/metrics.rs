@@ -285,19 +285,10 @@ pub fn prepare_body(json: Vec<u8>) -> PreparedBody {
 }
 
 /// The PutMetricData client.
+#[derive(Debug)]
 pub struct MetricsClient {
     svc: signed::Service,
     namespace: String,
-}
-
-impl std::fmt::Debug for MetricsClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MetricsClient")
-            .field("endpoint", &self.svc.endpoint.url.as_str())
-            .field("region", &self.svc.region)
-            .field("namespace", &self.namespace)
-            .finish_non_exhaustive()
-    }
 }
 
 impl MetricsClient {

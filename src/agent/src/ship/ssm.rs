@@ -89,17 +89,9 @@ pub fn ssm_endpoint(override_url: Option<&str>, region: &str) -> Result<Endpoint
 }
 
 /// A signed SSM client.
+#[derive(Debug)]
 pub struct SsmClient {
     svc: signed::Service,
-}
-
-impl std::fmt::Debug for SsmClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SsmClient")
-            .field("endpoint", &self.svc.endpoint.url.as_str())
-            .field("region", &self.svc.region)
-            .finish_non_exhaustive()
-    }
 }
 
 impl SsmClient {
