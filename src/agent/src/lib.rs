@@ -18,3 +18,4 @@ pub mod logs;
 pub mod run;
 pub mod ship;
 pub mod statsd;
+pub mod wake;

@@ -46,6 +46,7 @@ use crate::ship::credentials::{process_env, CredentialProvider, EnvLookup};
 use crate::ship::endpoint::{metrics_endpoint, resolve_region, EndpointError, RegionError};
 use crate::ship::imds::{ImdsClient, ImdsError};
 use crate::ship::metrics::{MetricsClient, ShipError, MAX_DATUMS_PER_CALL};
+use crate::wake::{WallTimer, Woke};
 use hostwatch_model::{DatumValue, MetricDatum};
 use std::io::Write;
 use std::path::PathBuf;
@@ -705,6 +706,19 @@ impl Pipeline {
         Some(collect.min(self.next_flush_ms))
     }
 
+    /// Re-align every deadline to `now` after the wall clock was stepped: a step backwards
+    /// would otherwise leave every plugin waiting for its old boundary (up to the size of the
+    /// step), a step forwards is caught up by the next [`Pipeline::tick`] anyway.
+    fn clock_stepped(&mut self, now: i64) {
+        for p in self.plugins.iter_mut() {
+            let interval_ms = p.source.interval_secs() as i64 * 1000;
+            p.next_due_ms = p.next_due_ms.min(next_aligned(now, interval_ms));
+        }
+        self.next_flush_ms = self
+            .next_flush_ms
+            .min(next_aligned(now, self.flush_ms) + self.flush_offset_ms);
+    }
+
     fn tick(&mut self, now: i64) {
         for p in self.plugins.iter_mut() {
             if p.next_due_ms <= now {
@@ -825,14 +839,20 @@ pub async fn daemon(
         }
     }
     let mut draining: Vec<tokio::task::JoinHandle<()>> = Vec::new();
+    // One wake per tick at the aligned wall-clock deadline (see `wake`).
+    let mut timer = WallTimer::new();
     loop {
-        let sleep = match pipeline.next_wake_ms() {
-            Some(at) => Duration::from_millis((at - now_ms()).max(0) as u64),
-            None => Duration::from_secs(3600),
-        };
+        let now = now_ms();
+        let at = pipeline
+            .next_wake_ms()
+            .unwrap_or_else(|| now.saturating_add(3_600_000));
         tokio::select! {
-            _ = tokio::time::sleep(sleep) => {
-                pipeline.tick(now_ms());
+            woke = timer.sleep_until_ms(at, now) => {
+                let now = now_ms();
+                if woke == Woke::ClockStepped {
+                    pipeline.clock_stepped(now);
+                }
+                pipeline.tick(now);
             }
             c = control.recv() => match c {
                 Some(Control::Reload) => {

@@ -32,8 +32,8 @@
 //! - when the proc root is the default `/proc` (the agent's own network namespace), TCP
 //!   sockets are counted with a netlink `sock_diag` dump (see `sockdiag`), which reports the
 //!   same sockets and the same state codes (request sockets as `SYN_RECV`, time-wait sockets by
-//!   their sub-state). A dump still walks the whole table (about 0.2 ms per walk on the
-//!   reference machine), so the plugin asks in the older TCP-only request form, which the
+//!   their sub-state). A dump still walks the whole table (0.2–1.06 ms per walk on the
+//!   reference machine, depending on the kernel; see `sockdiag`), so the plugin asks in the older TCP-only request form, which the
 //!   kernel answers for both address families in one walk; a kernel that refuses it gets one
 //!   dump per family (two walks) from then on. Unix-domain sockets (`tcp_none`) are counted
 //!   with a netlink dump too (32 bytes per socket instead of a formatted line). If netlink is
