@@ -6,8 +6,10 @@
 //! - **hostwatch-agent**: the release binary at a 1 s interval with every host plugin enabled
 //!   (`resources: ["*"]` where a plugin takes resources, every measurement, procstat watching
 //!   the agent itself through a `pattern` on its command line), shipping every 10 s to the release collector on 127.0.0.1.
-//!   The same agent limited to collectd's plugin set (cpu, mem, disk, diskio, net, swap,
-//!   processes) runs beside it for a like-for-like row.
+//!   Beside it run the same agent with every plugin but `netstat` (whose cost is mostly the
+//!   kernel's walk of its TCP hash table, the same for any agent), and the same agent limited
+//!   to collectd's plugin set (cpu, mem, disk, diskio, net, swap, processes) for a
+//!   like-for-like row.
 //! - **collectd** (if installed): `collectd -f -C <generated conf>` with the cpu, memory, df,
 //!   disk, interface, swap and processes plugins at `Interval 1`, writing CSV files to a temp
 //!   directory.
@@ -462,6 +464,25 @@ fn main() {
     match start_agent(agent_label.clone(), &agent_dir, &all, &creds) {
         Ok(d) => daemons.push(d),
         Err(e) => missing.push((agent_label, e)),
+    }
+    // Every plugin but netstat: netstat's cost is mostly the kernel walking its whole TCP
+    // connection hash table (see the agent's `sockdiag` docs), a floor no agent can go under,
+    // so this row shows the agent's own work apart from it.
+    let no_netstat_label = "hostwatch-agent (all plugins but netstat)".to_string();
+    let no_netstat_dir = dir.path().join("agent-no-netstat");
+    let own_no_netstat = no_netstat_dir.join("agent.json").display().to_string();
+    let no_netstat: Vec<(&str, serde_json::Value)> = plugin_configs(("pattern", &own_no_netstat))
+        .into_iter()
+        .filter(|(n, _)| *n != "netstat")
+        .collect();
+    match start_agent(
+        no_netstat_label.clone(),
+        &no_netstat_dir,
+        &agent_config(&endpoint, &no_netstat),
+        &creds,
+    ) {
+        Ok(d) => daemons.push(d),
+        Err(e) => missing.push((no_netstat_label, e)),
     }
     // The same agent limited to collectd's plugin set, for a like-for-like row.
     let same_label = "hostwatch-agent (collectd's 7 plugins)".to_string();

@@ -226,6 +226,9 @@ struct Plugin {
     failures: u64,
     /// The error being reported, while the plugin keeps failing; `None` when it works.
     failing: Option<String>,
+    /// One tick's datums before they join the pending queue; empty between ticks, its
+    /// capacity kept so that a tick does not grow a vector from nothing.
+    scratch: Vec<MetricDatum>,
 }
 
 impl Plugin {
@@ -236,6 +239,7 @@ impl Plugin {
             next_due_ms: 0,
             failures: 0,
             failing: None,
+            scratch: Vec::new(),
         }
     }
 }
@@ -413,23 +417,27 @@ fn collect_into(
     tick_ms: i64,
     out: &mut Vec<MetricDatum>,
 ) -> TickReport {
-    let mut fresh = Vec::new();
-    match plugin.source.collect(tick_ms, &mut fresh) {
-        Ok(()) => {
-            rollup.apply(&mut fresh, &plugin.drop_original);
-            out.append(&mut fresh);
-            match plugin.failing.take() {
-                Some(last_error) => {
-                    tracing::info!(
-                        plugin = plugin.source.plugin(),
-                        failures = plugin.failures,
-                        "collection works again (last error: {last_error})"
-                    );
-                    TickReport::Recovered
-                }
-                None => TickReport::Ok,
+    let mut fresh = std::mem::take(&mut plugin.scratch);
+    fresh.clear();
+    let collected = plugin.source.collect(tick_ms, &mut fresh);
+    if collected.is_ok() {
+        rollup.apply(&mut fresh, &plugin.drop_original);
+        out.append(&mut fresh);
+    }
+    fresh.clear();
+    plugin.scratch = fresh;
+    match collected {
+        Ok(()) => match plugin.failing.take() {
+            Some(last_error) => {
+                tracing::info!(
+                    plugin = plugin.source.plugin(),
+                    failures = plugin.failures,
+                    "collection works again (last error: {last_error})"
+                );
+                TickReport::Recovered
             }
-        }
+            None => TickReport::Ok,
+        },
         Err(e) => {
             plugin.failures = plugin.failures.saturating_add(1);
             let message = e.to_string();

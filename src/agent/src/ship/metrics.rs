@@ -89,9 +89,18 @@ fn write_number(out: &mut Vec<u8>, v: f64) -> bool {
     true
 }
 
-/// Append `s` as a JSON string (escaped).
+/// Append `s` as a JSON string (escaped). Metric names and dimensions almost never hold a
+/// byte that JSON escapes (a control character, `"` or `\\`): those are copied as they are,
+/// the rest go through serde_json's escaper.
 fn write_string(out: &mut Vec<u8>, s: &str) {
-    let _ = serde_json::to_writer(&mut *out, s);
+    if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        let _ = serde_json::to_writer(&mut *out, s);
+    } else {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    }
 }
 
 /// Append one `MetricData` member as JSON, straight from the datum (no intermediate tree: the
@@ -422,6 +431,28 @@ mod tests {
     use hostwatch_aws::sigv4::{parse_authorization, request_time, verify, SignableRequest};
     use hostwatch_model::{Dimension, StatisticSet, Unit};
     use serde_json::{json, Value};
+
+    #[test]
+    fn strings_are_written_as_serde_json_writes_them() {
+        for s in [
+            "",
+            "cpu_usage_idle",
+            "/dev/nvme0n1p1",
+            "ünïcode ✓",
+            "quote\"inside",
+            "back\\slash",
+            "tab\tand\nnewline\u{1}",
+            "del\u{7f}",
+        ] {
+            let mut out = Vec::new();
+            write_string(&mut out, s);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                serde_json::to_string(s).unwrap(),
+                "{s:?}"
+            );
+        }
+    }
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn datum(name: &str, v: f64) -> MetricDatum {
