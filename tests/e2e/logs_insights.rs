@@ -1,5 +1,5 @@
 //! Logs Insights through the AWS CLI: events put with `put-log-events` are found by
-//! `start-query` / `get-query-results`, over two log groups.
+//! `start-query` / `get-query-results`, over two log groups, and `get-log-record` on a row's `@ptr`.
 
 use crate::util::{now_secs, wait_for, Collector};
 use serde_json::json;
@@ -117,11 +117,31 @@ fn start_query_and_get_results_with_the_cli() {
     );
     assert_eq!(r["statistics"]["recordsScanned"], 4.0);
     assert_eq!(r["statistics"]["recordsMatched"], 3.0);
-    assert!(r["results"][0]
+    // The row's @ptr opens the whole event with get-log-record.
+    let ptr = r["results"][0]
         .as_array()
         .unwrap()
         .iter()
-        .any(|f| f["field"] == "@ptr"));
+        .find(|f| f["field"] == "@ptr")
+        .and_then(|f| f["value"].as_str())
+        .expect("@ptr")
+        .to_string();
+    let rec = c.aws_json(&["logs", "get-log-record", "--log-record-pointer", &ptr]);
+    let rec = &rec["logRecord"];
+    assert_eq!(
+        rec["@message"],
+        "{\"path\":\"/b\",\"status\":500,\"ms\":340}"
+    );
+    assert_eq!(rec["@logStream"], "i-1");
+    assert!(
+        rec["@log"].as_str().unwrap().ends_with(":/e2e/web"),
+        "{rec}"
+    );
+    assert_eq!(rec["@timestamp"], (base + 1000).to_string());
+    assert_eq!(
+        (&rec["path"], &rec["status"], &rec["ms"]),
+        (&json!("/b"), &json!("500"), &json!("340"))
+    );
 
     let r = query(
         &c,

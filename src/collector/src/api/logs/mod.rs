@@ -1,7 +1,8 @@
 //! CloudWatch Logs API (awsJson 1.1, target prefix `Logs_20140328`).
 //!
 //! One file per concern: [`groups`] (log groups and retention), [`streams`], [`put_events`],
-//! [`get_events`], [`tags`], [`queries`] (Logs Insights, run by [`query_jobs`]), [`live_tail`]
+//! [`get_events`], [`tags`], [`queries`] (Logs Insights, run by [`query_jobs`]), [`log_record`]
+//! (GetLogRecord, by a result row's `@ptr`), [`live_tail`]
 //! (StartLiveTail, streamed by the server), [`export`] (export tasks), with [`validate`], [`tokens`] and [`errors`] shared between them.
 //! Data lives in [`crate::store::logs`]. Inputs are camelCase JSON; timestamps are epoch
 //! milliseconds in and out (`Shape::Int`). Every client error is HTTP 400 with an AWS `__type`.
@@ -15,6 +16,7 @@ mod groups;
 pub mod ingest;
 mod live_filter;
 pub mod live_tail;
+mod log_record;
 mod metric_filters;
 mod put_events;
 mod queries;
@@ -169,6 +171,7 @@ impl LogsApi {
             "GetQueryResults" => queries::get_query_results(self, input),
             "StopQuery" => queries::stop_query(self, input),
             "DescribeQueries" => queries::describe_queries(self, input),
+            "GetLogRecord" => log_record::get_log_record(self, input, ctx).await,
             "CreateExportTask" => export::create_export_task(self, input).await,
             "DescribeExportTasks" => export::describe_export_tasks(self, input),
             "CancelExportTask" => export::cancel_export_task(self, input),

@@ -372,3 +372,88 @@ async fn concurrency_limit_and_stop() {
     assert_eq!(r["status"], "Complete");
     assert_eq!(rows(&r), ["count(*)=22220"]);
 }
+
+#[tokio::test]
+async fn get_log_record_follows_a_result_pointer() {
+    let h = H::new();
+    h.put(
+        "web",
+        "a",
+        &[
+            (T0, "plain line"),
+            (
+                T0 + 1000,
+                r#"{"status":500,"req":{"path":"/x","ids":[4,5]}}"#,
+            ),
+        ],
+    )
+    .await;
+    let r = h
+        .query(
+            json!({"logGroupName": "web", "queryString": "fields @message | sort @timestamp desc"}),
+        )
+        .await;
+    let ptr_of = |row: &Value| {
+        row.as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["field"] == "@ptr")
+            .unwrap()["value"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // Newest first: the JSON event, then the plain one.
+    let json_ptr = ptr_of(&r["results"][0]);
+    let plain_ptr = ptr_of(&r["results"][1]);
+    let rec = h
+        .ok(
+            "GetLogRecord",
+            json!({"logRecordPointer": json_ptr, "unmask": true}),
+        )
+        .await;
+    assert_eq!(
+        rec["logRecord"],
+        json!({
+            "@ingestionTime": (T0 + 3_600_000).to_string(),
+            "@log": "123456789012:web",
+            "@logStream": "a",
+            "@message": r#"{"status":500,"req":{"path":"/x","ids":[4,5]}}"#,
+            "@timestamp": (T0 + 1000).to_string(),
+            "status": "500",
+            "req.path": "/x",
+            "req.ids.0": "4",
+            "req.ids.1": "5",
+        })
+    );
+    let rec = h
+        .ok("GetLogRecord", json!({"logRecordPointer": plain_ptr}))
+        .await;
+    assert_eq!(rec["logRecord"]["@message"], "plain line");
+    assert_eq!(rec["logRecord"]["@timestamp"], T0.to_string());
+    assert_eq!(rec["logRecord"].as_object().unwrap().len(), 5);
+
+    // Errors: no pointer, a pointer that does not decode, one to nothing stored.
+    let (code, msg) = h.err("GetLogRecord", json!({})).await;
+    assert_eq!(code, "InvalidParameterException");
+    assert!(msg.contains("logRecordPointer"), "{msg}");
+    let (code, _) = h
+        .err("GetLogRecord", json!({"logRecordPointer": "not-a-pointer"}))
+        .await;
+    assert_eq!(code, "InvalidParameterException");
+    let (g, s, q) = log_record::parse_pointer(&json_ptr).unwrap();
+    for (g, s, q) in [(g, s, q + 100), (g, s + 100, q), (g + 100, s, q)] {
+        let missing = hex::encode(format!("{g}:{s}:{q}"));
+        let (code, _) = h
+            .err("GetLogRecord", json!({"logRecordPointer": missing}))
+            .await;
+        assert_eq!(code, "ResourceNotFoundException", "{g}:{s}:{q}");
+    }
+    // A deleted group's pointers find nothing, even after the name is reused.
+    h.ok("DeleteLogGroup", json!({"logGroupName": "web"})).await;
+    h.put("web", "a", &[(T0, "plain line")]).await;
+    let (code, _) = h
+        .err("GetLogRecord", json!({"logRecordPointer": plain_ptr}))
+        .await;
+    assert_eq!(code, "ResourceNotFoundException");
+}

@@ -10,6 +10,7 @@
 use rusqlite::params;
 use std::ops::ControlFlow;
 
+use super::reader::StoredEvent;
 use super::{codec, LogStore, MAX_BLOCK_SPAN_MS};
 use crate::store::StoreError;
 
@@ -89,6 +90,51 @@ impl LogStore {
             Ok(ControlFlow::Continue(()))
         })
     }
+
+    /// The event with sequence number `seq` in stream `stream_id`, if it is stored (for
+    /// GetLogRecord). Blocks hold consecutive sequence numbers from `first_seq`, so at most
+    /// one block is decoded; the lookup walks the stream's block rows through the
+    /// `(stream_id, …)` index. Blocking: run it on a worker thread.
+    pub fn event_by_seq(
+        &self,
+        stream_id: i64,
+        seq: i64,
+    ) -> Result<Option<StoredEvent>, StoreError> {
+        self.inner.with_reader(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT min_ts, max_ts, first_seq, count, ingestion_time, blob FROM log_blocks
+                 WHERE stream_id = ?1 AND first_seq <= ?2 AND first_seq + count > ?2
+                 LIMIT 1",
+            )?;
+            let mut rows = stmt.query(params![stream_id, seq])?;
+            let Some(r) = rows.next()? else {
+                return Ok(None);
+            };
+            let min_ts: i64 = r.get(0)?;
+            let max_ts: i64 = r.get(1)?;
+            let first_seq: i64 = r.get(2)?;
+            let count: i64 = r.get(3)?;
+            let ingestion_time: i64 = r.get(4)?;
+            let count = usize::try_from(count)
+                .map_err(|_| StoreError::Corrupt(format!("log block count {count}")))?;
+            let blob = r.get_ref(5)?.as_blob().map_err(rusqlite::Error::from)?;
+            let mut buf = Vec::new();
+            let mut i = first_seq;
+            let mut found = None;
+            codec::visit(blob, min_ts, max_ts, count, &mut buf, |ts, message| {
+                if i == seq {
+                    found = Some(StoredEvent {
+                        timestamp: ts,
+                        seq,
+                        ingestion_time,
+                        message: message.to_string(),
+                    });
+                }
+                i += 1;
+            })?;
+            Ok(found)
+        })
+    }
 }
 
 #[cfg(test)]
@@ -131,6 +177,23 @@ mod tests {
                 .unwrap();
         }
         let id = store.with_catalog(|c| c.groups["g"].streams["s"].id);
+        // Lookup by sequence number: each block's events in order, nothing past the end.
+        let mut seqs = Vec::new();
+        let _ = store
+            .scan_stream(id, 0, 100, &mut |e| {
+                seqs.push((e.seq, e.message.to_string()));
+                ControlFlow::Continue(())
+            })
+            .unwrap();
+        assert_eq!(seqs.len(), 4);
+        for (seq, message) in &seqs {
+            let e = store.event_by_seq(id, *seq).unwrap().unwrap();
+            assert_eq!(&e.message, message);
+            assert_eq!(e.ingestion_time, 99);
+        }
+        let last = seqs.iter().map(|(q, _)| *q).max().unwrap();
+        assert_eq!(store.event_by_seq(id, last + 1).unwrap(), None);
+        assert_eq!(store.event_by_seq(id + 1, seqs[0].0).unwrap(), None);
         let mut seen = Vec::new();
         let flow = store
             .scan_stream(id, 15, 29, &mut |e| {
