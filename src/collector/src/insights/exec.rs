@@ -49,7 +49,7 @@ enum Shown {
     Only(Vec<Item>),
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum Sink {
     Stats(StatsAcc),
     Rows {
@@ -64,7 +64,7 @@ enum Sink {
 }
 
 /// A query being run over a stream of events.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Executor {
     head: Vec<Command>,
     tail: Vec<Command>,
@@ -157,6 +157,21 @@ impl Executor {
     /// Statistics so far.
     pub fn statistics(&self) -> Statistics {
         self.stats
+    }
+
+    /// Rows (or `stats` groups) held so far: what a [`Executor::snapshot`] copies.
+    pub fn held(&self) -> usize {
+        match &self.sink {
+            Sink::Stats(acc) => acc.groups(),
+            Sink::Rows { rows, .. } => rows.len(),
+        }
+    }
+
+    /// The result as if the events fed so far were all of them: the partial results of a
+    /// query that is still running. Costs a copy of the [`Executor::held`] rows or groups;
+    /// the executor itself goes on unchanged.
+    pub fn snapshot(&self) -> Output {
+        self.clone().finish()
     }
 
     /// Feed one event.

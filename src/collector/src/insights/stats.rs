@@ -333,7 +333,7 @@ impl KeyPart {
 }
 
 /// Groups and their accumulators for one `stats` command.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct StatsAcc {
     plan: StatsPlan,
     groups: HashMap<Vec<KeyPart>, Vec<Acc>>,

@@ -5,8 +5,8 @@
 //! seconds, both inclusive, so the range is `[startTime*1000, endTime*1000+999]` ms;
 //! `queryString` of at most 10,000 characters that compiles; `limit` 1–10,000, default
 //! 1,000), then hands the query to [`super::query_jobs`], which runs it in the background.
-//! GetQueryResults returns the rows once the query is `Complete` (and its statistics while it
-//! runs); every value is a string, `@timestamp` is rendered `yyyy-MM-dd HH:mm:ss.SSS`, event
+//! GetQueryResults returns the rows of a `Complete` query, and while it runs its statistics and
+//! the partial result last published by [`super::query_jobs`] (at most one a second); every value is a string, `@timestamp` is rendered `yyyy-MM-dd HH:mm:ss.SSS`, event
 //! rows carry `@ptr`. DescribeQueries lists kept queries newest first, with the query string
 //! normalised as AWS shows it (`SOURCE "<group>" START=<ms> END=<ms> | <query>`).
 

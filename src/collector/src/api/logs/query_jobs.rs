@@ -6,6 +6,13 @@
 //! rendered result. Status moves `Scheduled` → `Running` → `Complete` | `Failed` |
 //! `Cancelled` (StopQuery) | `Timeout` (after [`QUERY_TIMEOUT`]).
 //!
+//! Partial results: while a query runs, the result as of the events scanned so far is
+//! published at most every [`PARTIAL_EVERY`] (checked every [`CHECK_EVERY`] events), as AWS
+//! returns partial results for a running query; a snapshot copies what the executor holds, so
+//! none is taken while it holds more than [`MAX_PARTIAL_HELD`] rows or groups. A query that is
+//! cancelled or times out keeps its last partial result; a failed one has none; a complete one
+//! has its final result.
+//!
 //! Limits: at most [`MAX_CONCURRENT`] queries are scheduled or running at once (more are
 //! refused with `LimitExceededException`, as AWS does beyond its concurrency quota). Finished
 //! queries and their results are kept in memory for [`RESULT_TTL_MS`] (7 days, as AWS keeps
@@ -32,6 +39,10 @@ pub const RESULT_TTL_MS: i64 = 7 * 86_400_000;
 pub const MAX_KEPT: usize = 200;
 /// Events between two looks at the cancel flag, the clock and the progress counters.
 const CHECK_EVERY: u64 = 4096;
+/// Least time between two published partial results of a running query.
+pub const PARTIAL_EVERY: Duration = Duration::from_secs(1);
+/// Most rows (or `stats` groups) held for a partial result to be published.
+pub const MAX_PARTIAL_HELD: usize = 20_000;
 
 /// Query status, as AWS names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,6 +153,7 @@ pub struct QueryJobs {
     store: LogStore,
     clock: SharedClock,
     timeout: Duration,
+    partial_every: Duration,
 }
 
 impl QueryJobs {
@@ -152,6 +164,7 @@ impl QueryJobs {
             store,
             clock,
             timeout: QUERY_TIMEOUT,
+            partial_every: PARTIAL_EVERY,
         }
     }
 
@@ -184,11 +197,14 @@ impl QueryJobs {
         };
         let store = self.store.share();
         let clock = self.clock.clone();
-        let timeout = self.timeout;
+        let limits = RunLimits {
+            timeout: self.timeout,
+            partial_every: self.partial_every,
+        };
         let runner = job.clone();
         let spawned = std::thread::Builder::new()
             .name("logs-insights".to_string())
-            .spawn(move || run(&runner, &store, &clock, timeout));
+            .spawn(move || run(&runner, &store, &clock, limits));
         if let Err(e) = spawned {
             tracing::error!(error = %e, "Cannot start a Logs Insights query thread.");
             job.update(|s| {
@@ -279,9 +295,21 @@ enum Stop {
     Timeout,
 }
 
+/// Time limits of one run.
+#[derive(Debug, Clone, Copy)]
+struct RunLimits {
+    timeout: Duration,
+    partial_every: Duration,
+}
+
 /// Run a query to its end and record the outcome.
-fn run(job: &Job, store: &LogStore, clock: &SharedClock, timeout: Duration) {
+fn run(job: &Job, store: &LogStore, clock: &SharedClock, limits: RunLimits) {
+    let RunLimits {
+        timeout,
+        partial_every,
+    } = limits;
     let started = Instant::now();
+    let mut last_partial = started;
     let mut begun = false;
     job.update(|s| {
         if s.status == Status::Scheduled {
@@ -333,6 +361,19 @@ fn run(job: &Job, store: &LogStore, clock: &SharedClock, timeout: Duration) {
                 });
                 n += 1;
                 if n.is_multiple_of(CHECK_EVERY) {
+                    let stats = ex.statistics();
+                    let partial = (last_partial.elapsed() >= partial_every
+                        && ex.held() <= MAX_PARTIAL_HELD)
+                        .then(|| ex.snapshot());
+                    if partial.is_some() {
+                        last_partial = Instant::now();
+                    }
+                    job.update(|s| {
+                        s.statistics = stats;
+                        if partial.is_some() {
+                            s.output = partial;
+                        }
+                    });
                     if job.cancel.load(Ordering::Relaxed) {
                         stop = Some(Stop::Cancelled);
                         return ControlFlow::Break(());
@@ -341,8 +382,6 @@ fn run(job: &Job, store: &LogStore, clock: &SharedClock, timeout: Duration) {
                         stop = Some(Stop::Timeout);
                         return ControlFlow::Break(());
                     }
-                    let stats = ex.statistics();
-                    job.update(|s| s.statistics = stats);
                 }
                 ControlFlow::Continue(())
             });
@@ -364,6 +403,7 @@ fn run(job: &Job, store: &LogStore, clock: &SharedClock, timeout: Duration) {
         (None, None) => Some(ex.finish()),
         _ => None,
     };
+    let keep_partial = failed.is_none();
     let duration = started.elapsed().as_millis() as i64;
     let finished_at = clock.now_ms();
     if let Some(e) = &failed {
@@ -383,6 +423,158 @@ fn run(job: &Job, store: &LogStore, clock: &SharedClock, timeout: Duration) {
             (None, Some(_)) => Status::Failed,
             (None, None) => Status::Complete,
         };
-        s.output = output;
+        if output.is_some() || !keep_partial {
+            s.output = output;
+        }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::store::logs::{AppendBatch, LogGroupClass, LogStoreOptions, NewGroup};
+
+    const EVENTS: usize = 5_000;
+
+    async fn store_with_events(dir: &std::path::Path) -> LogStore {
+        let store = LogStore::open_with(
+            dir,
+            ManualClock::new(10_000_000),
+            LogStoreOptions {
+                sweep_interval: None,
+                ..LogStoreOptions::default()
+            },
+        )
+        .unwrap();
+        store
+            .create_group(NewGroup {
+                name: "g".into(),
+                kms_key_id: None,
+                class: LogGroupClass::Standard,
+                tags: Default::default(),
+            })
+            .await
+            .unwrap();
+        store.create_stream("g", "s").await.unwrap();
+        let events: Vec<(i64, String)> = (0..EVENTS)
+            .map(|i| (1_000 + i as i64, format!("line {i}")))
+            .collect();
+        let events: Vec<(i64, &str)> = events.iter().map(|(t, m)| (*t, m.as_str())).collect();
+        store
+            .append(AppendBatch {
+                group: "g",
+                stream: "s",
+                events: &events,
+                ingestion_time: 2_000_000,
+            })
+            .await
+            .unwrap();
+        store
+    }
+
+    fn job(query: &str, cancelled: bool) -> Job {
+        Job {
+            id: "q".into(),
+            seq: 1,
+            create_time: 0,
+            spec: Spec {
+                query: crate::insights::parse(query).unwrap(),
+                query_string: query.into(),
+                sources: vec![Source {
+                    name: "g".into(),
+                    log: "1:g".into(),
+                }],
+                start_ms: 0,
+                end_ms: 1_000_000,
+                limit: 1_000,
+            },
+            cancel: AtomicBool::new(cancelled),
+            state: Mutex::new(State {
+                status: Status::Scheduled,
+                statistics: Statistics::default(),
+                output: None,
+                duration_ms: None,
+                finished_at: None,
+            }),
+        }
+    }
+
+    fn count_of(out: &Option<Output>) -> Option<String> {
+        let rows = &out.as_ref()?.rows;
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        rows[0]
+            .iter()
+            .find(|(f, _)| f == "count(*)")
+            .map(|(_, v)| v.clone())
+    }
+
+    #[tokio::test]
+    async fn running_queries_publish_partial_results_and_keep_them_when_stopped() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with_events(dir.path()).await;
+        let clock: SharedClock = ManualClock::new(10_000_000);
+        let limits = RunLimits {
+            timeout: QUERY_TIMEOUT,
+            partial_every: Duration::ZERO,
+        };
+        // Stopped at the first check (after CHECK_EVERY events): the partial result published
+        // there is what the cancelled query keeps.
+        let stopped = job("stats count(*)", true);
+        run(&stopped, &store, &clock, limits);
+        let st = stopped.state();
+        assert_eq!(st.status, Status::Cancelled);
+        assert_eq!(count_of(&st.output).as_deref(), Some("4096"));
+        assert_eq!(st.statistics.records_scanned, CHECK_EVERY);
+        // Run to the end: the final result replaces the partial one.
+        let whole = job("stats count(*)", false);
+        run(&whole, &store, &clock, limits);
+        let st = whole.state();
+        assert_eq!(st.status, Status::Complete);
+        assert_eq!(count_of(&st.output).as_deref(), Some("5000"));
+        // With partial results held back (the default interval has not passed), a stopped
+        // query has none.
+        let quiet = job("stats count(*)", true);
+        run(
+            &quiet,
+            &store,
+            &clock,
+            RunLimits {
+                timeout: QUERY_TIMEOUT,
+                partial_every: PARTIAL_EVERY * 3600,
+            },
+        );
+        let st = quiet.state();
+        assert_eq!(st.status, Status::Cancelled);
+        assert!(st.output.is_none());
+    }
+
+    #[test]
+    fn a_snapshot_is_the_result_so_far_and_leaves_the_executor_going() {
+        let q = crate::insights::parse("fields @message | sort @timestamp asc | limit 3").unwrap();
+        let mut ex = Executor::new(&q, 1_000);
+        let event = |i: i64| Event {
+            timestamp: i,
+            ingestion_time: i,
+            message: format!("m{i}").into(),
+            log_stream: "s".into(),
+            log: "1:g".into(),
+            ptr: (1, 1, i),
+        };
+        ex.push(event(5));
+        ex.push(event(2));
+        let messages = |o: &Output| -> Vec<String> {
+            o.rows
+                .iter()
+                .map(|r| r.iter().find(|(f, _)| f == "@message").unwrap().1.clone())
+                .collect()
+        };
+        let snap = ex.snapshot();
+        assert_eq!(messages(&snap), ["m2", "m5"]);
+        assert_eq!(ex.held(), 2);
+        ex.push(event(1));
+        ex.push(event(9));
+        assert_eq!(messages(&ex.snapshot()), ["m1", "m2", "m5"]);
+        assert_eq!(messages(&ex.finish()), ["m1", "m2", "m5"]);
+    }
 }

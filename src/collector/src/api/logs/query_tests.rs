@@ -361,7 +361,16 @@ async fn concurrency_limit_and_stop() {
         if stopped {
             cancelled += 1;
             assert_eq!(r["status"], "Cancelled");
-            assert_eq!(r["results"], json!([]));
+            // No rows, or the partial count published before the stop (a query that ran past
+            // the partial-result interval), never more than every matching line.
+            match r["results"].as_array().unwrap().as_slice() {
+                [] => {}
+                [row] => {
+                    let n: u64 = row[0]["value"].as_str().unwrap().parse().unwrap();
+                    assert!(n <= 20 * 1_111, "{r}");
+                }
+                more => panic!("{} rows from a stats query", more.len()),
+            }
         } else {
             assert_eq!(r["status"], "Complete");
         }
