@@ -91,11 +91,15 @@ pub struct Running {
     event_service: Arc<crate::events::EventService>,
     /// When serving started (clock ms).
     started_ms: i64,
+    /// The shared state (for ending Live Tail sessions at shutdown).
+    state: Arc<AppState>,
 }
 
 impl Running {
     /// Stop accepting connections, let in-flight requests finish (up to `grace`), and wait.
     pub async fn shutdown(self, grace: std::time::Duration) -> std::io::Result<()> {
+        // Open Live Tail streams end after a last update instead of holding the grace period.
+        self.state.logs.live_tail().close_sessions();
         self.handle.graceful_shutdown(Some(grace));
         let served = match self.task.await {
             Ok(r) => r,
@@ -201,7 +205,7 @@ pub async fn serve(config: CollectorConfig, clock: SharedClock) -> Result<Runnin
     let log_sink: std::sync::Weak<dyn crate::events::target::LogSink> = weak_state;
     events.attach_logs(log_sink);
     let events_worker = events.start();
-    let router = app(state);
+    let router = app(state.clone());
     let std_listener =
         std::net::TcpListener::bind(config.listen).map_err(|source| CollectorError::Listen {
             addr: config.listen,
@@ -255,6 +259,7 @@ pub async fn serve(config: CollectorConfig, clock: SharedClock) -> Result<Runnin
         events: events_worker,
         started_ms: events.clock().now_ms(),
         event_service: events,
+        state,
     })
 }
 

@@ -18,7 +18,9 @@
 //! update carries `sessionMetadata.sampled = true`. After [`LiveTailLimits::max_session`] (three
 //! hours) a `SessionTimeoutException` is sent and the stream ends. A client that disconnects
 //! ends its session at once: the session task notices the closed channel and exits, dropping its
-//! broadcast receiver. Frames wait in a queue of [`FRAME_QUEUE`] (AWS buffers up to 10 updates);
+//! broadcast receiver. When the collector shuts down ([`LiveTailHub::close_sessions`]), every
+//! session sends what matched since its last update in one final `sessionUpdate` and ends its
+//! stream, so an open Live Tail never holds the shutdown for its grace period. Frames wait in a queue of [`FRAME_QUEUE`] (AWS buffers up to 10 updates);
 //! while it is full the session stops reading the hub and older batches are lost as above.
 //!
 //! # Input rules
@@ -87,6 +89,8 @@ pub struct IngestedBatch {
 pub struct LiveTailHub {
     tx: broadcast::Sender<Arc<IngestedBatch>>,
     limits: LiveTailLimits,
+    /// Set once, when the collector shuts down.
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl Default for LiveTailHub {
@@ -98,7 +102,18 @@ impl Default for LiveTailHub {
 impl LiveTailHub {
     pub fn new(limits: LiveTailLimits) -> Self {
         let (tx, _) = broadcast::channel(HUB_CAPACITY);
-        LiveTailHub { tx, limits }
+        let (closing, _) = tokio::sync::watch::channel(false);
+        LiveTailHub {
+            tx,
+            limits,
+            closing,
+        }
+    }
+
+    /// End every open session (and any started later) after one last update: called when
+    /// the collector shuts down.
+    pub fn close_sessions(&self) {
+        self.closing.send_replace(true);
     }
 
     /// Offer a committed batch to the open sessions (free when there are none).
@@ -306,7 +321,15 @@ fn start_live_tail(
         "sessionId": crate::alarms::events::uuid_v4(),
         "logGroupIdentifiers": session.identifiers,
     });
-    tokio::spawn(run_session(session, start, rx, out, api.live.limits));
+    let closing = api.live.closing.subscribe();
+    tokio::spawn(run_session(
+        session,
+        start,
+        rx,
+        out,
+        api.live.limits,
+        closing,
+    ));
     Ok(FrameStream { rx: frames })
 }
 
@@ -396,6 +419,7 @@ async fn run_session(
     mut rx: broadcast::Receiver<Arc<IngestedBatch>>,
     out: mpsc::Sender<Vec<u8>>,
     limits: LiveTailLimits,
+    mut closing: tokio::sync::watch::Receiver<bool>,
 ) {
     let deadline = tokio::time::Instant::now() + limits.max_session;
     match &session.streams {
@@ -422,7 +446,24 @@ async fn run_session(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut pending = Pending::default();
     loop {
+        if *closing.borrow_and_update() {
+            // Shutting down: what the hub already holds, then one last update.
+            loop {
+                match rx.try_recv() {
+                    Ok(batch) => session.take(&batch, &mut pending),
+                    Err(broadcast::error::TryRecvError::Lagged(_)) => pending.sampled = true,
+                    Err(_) => break,
+                }
+            }
+            if !pending.kept.is_empty() || pending.sampled {
+                if let Some(f) = event_frame("sessionUpdate", &pending.take_update()) {
+                    let _ = out.try_send(f);
+                }
+            }
+            return;
+        }
         tokio::select! {
+            changed = closing.changed() => if changed.is_err() { return },
             received = rx.recv() => match received {
                 Ok(batch) => session.take(&batch, &mut pending),
                 Err(broadcast::error::RecvError::Lagged(_)) => pending.sampled = true,

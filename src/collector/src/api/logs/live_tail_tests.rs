@@ -325,3 +325,38 @@ async fn invalid_requests() {
     // No session was left open by a refused request.
     assert_eq!(h.api.live_tail().sessions(), 0);
 }
+
+#[tokio::test]
+async fn closing_the_hub_sends_a_last_update_and_ends_every_session() {
+    // Updates every minute: anything seen before the stream ends came from the close.
+    let h = H::new(limits(60_000, 3_600_000)).await;
+    let mut quiet = h
+        .start(json!({"logGroupIdentifiers": [format!("{ARN}other")]}))
+        .unwrap();
+    let mut busy = h
+        .start(json!({"logGroupIdentifiers": [format!("{ARN}g")]}))
+        .unwrap();
+    opened(&mut quiet).await;
+    opened(&mut busy).await;
+    h.put("g", "web", &["before the shutdown"]).await;
+    h.api.live_tail().close_sessions();
+    // The busy session flushes what matched, then both streams end.
+    let last = next(&mut busy).await.unwrap();
+    assert_eq!(last.header_str(":event-type"), Some("sessionUpdate"));
+    let results = payload(&last)["sessionResults"].as_array().unwrap().clone();
+    assert_eq!(messages(&results), ["before the shutdown"]);
+    assert!(
+        next(&mut busy).await.is_none(),
+        "the stream ends after the last update"
+    );
+    assert!(
+        next(&mut quiet).await.is_none(),
+        "nothing matched: no update, the stream ends"
+    );
+    // A session started after the close ends right after its opening frames.
+    let mut late = h
+        .start(json!({"logGroupIdentifiers": [format!("{ARN}g")]}))
+        .unwrap();
+    opened(&mut late).await;
+    assert!(next(&mut late).await.is_none());
+}
