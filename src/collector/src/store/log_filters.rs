@@ -8,7 +8,10 @@
 //! optional fields only). Each definition records the id of the log group it was made for;
 //! group ids are never reused (`AUTOINCREMENT` in `logs.db`), so a filter whose group was deleted
 //! (and maybe re-created under the same name) is recognised as stale: it is ignored by ingestion
-//! and listings, and replaced or removed by the next change to that name. Keeping the filters
+//! and listings, and replaced or removed by the next change to that name. DeleteLogGroup
+//! removes the group's filters ([`Job::DeleteGroup`], matched by group id, so the filters of a
+//! group re-created under the name meanwhile stay); rows left stale by collectors from before
+//! that change stay ignored as described. Keeping the filters
 //! in their own file keeps `logs.db`'s migrations untouched.
 //!
 //! Writes go through a [`Committer`]; the in-memory [`Filters`] (definitions with their compiled
@@ -131,9 +134,20 @@ fn range<'a, D>(
 #[derive(Debug)]
 pub enum Job {
     PutMetric(MetricFilterDef),
-    DeleteMetric { group: String, name: String },
+    DeleteMetric {
+        group: String,
+        name: String,
+    },
     PutSubscription(SubscriptionDef),
-    DeleteSubscription { group: String, name: String },
+    DeleteSubscription {
+        group: String,
+        name: String,
+    },
+    /// Every filter made for the group with this name and id (a deleted group).
+    DeleteGroup {
+        group: String,
+        group_id: i64,
+    },
 }
 
 fn encode<T: Serialize>(v: &T) -> Result<String, StoreError> {
@@ -166,6 +180,17 @@ fn apply(tx: &Transaction<'_>, job: &Job) -> Result<(), StoreError> {
                 "DELETE FROM subscription_filters WHERE group_name = ?1 AND name = ?2",
                 params![group, name],
             )?;
+        }
+        Job::DeleteGroup { group, group_id } => {
+            for table in ["metric_filters", "subscription_filters"] {
+                tx.execute(
+                    &format!(
+                        "DELETE FROM {table} WHERE group_name = ?1
+                         AND json_extract(body, '$.group_id') = ?2"
+                    ),
+                    params![group, group_id],
+                )?;
+            }
         }
     }
     Ok(())
@@ -208,6 +233,12 @@ fn publish(state: &RwLock<Filters>, job: Job) {
         }
         Job::DeleteSubscription { group, name } => {
             s.subscription.remove(&(group, name));
+        }
+        Job::DeleteGroup { group, group_id } => {
+            s.metric
+                .retain(|(g, _), c| !(*g == group && c.def.group_id == group_id));
+            s.subscription
+                .retain(|(g, _), c| !(*g == group && c.def.group_id == group_id));
         }
     }
 }

@@ -476,13 +476,26 @@ async fn metric_filter_api_and_errors() {
         )
         .await;
     assert_eq!(v["metricFilters"][0]["filterPattern"], "{ $.latency > 0 }");
-    // A deleted group's filters are gone, also when the name comes back.
+    // A deleted group's filters are gone, also when the name comes back, and their rows are
+    // removed (not just ignored): nothing is left after a restart either.
+    assert!(h.api.filters.with(|f| f.metric.len()) > 0);
     h.ok("DeleteLogGroup", json!({"logGroupName": "g"})).await;
+    assert_eq!(h.api.filters.with(|f| f.metric.len()), 0);
     h.group("g", &[]).await;
     let v = h
         .ok("DescribeMetricFilters", json!({"logGroupName": "g"}))
         .await;
     assert_eq!(v["metricFilters"], json!([]));
+    h.ok("PutMetricFilter", mf("fresh", "ERROR", t.clone()))
+        .await;
+    let h = h.reopen();
+    let names = h.api.filters.with(|f| {
+        f.metric
+            .keys()
+            .map(|(g, n)| format!("{g}/{n}"))
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(names, ["g/fresh"]);
 }
 
 #[tokio::test]

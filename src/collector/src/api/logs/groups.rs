@@ -102,7 +102,19 @@ pub(super) async fn delete_log_group(
     let i: GroupNameInput = parse_input(input, false)?;
     let name = required(&i.log_group_name, "logGroupName")?;
     group_name(name, "logGroupName")?;
+    let group_id = api.store.group(name).map(|g| g.id);
     api.store.delete_group(name).await?;
+    if let Some(group_id) = group_id {
+        // The group's metric and subscription filters go with it. A failure here leaves rows
+        // that are ignored anyway (they name a group id that no longer exists).
+        let job = crate::store::log_filters::Job::DeleteGroup {
+            group: name.to_string(),
+            group_id,
+        };
+        if let Err(e) = api.filters.submit(job).await {
+            tracing::warn!(group = name, error = %e, "Filters of a deleted log group not removed.");
+        }
+    }
     Ok(None)
 }
 
