@@ -162,6 +162,19 @@ fn alarm_state_changes_route_through_the_default_bus() {
         "--log-group-name",
         "/e2e/events",
     ]);
+    // A metric filter on the target's group counts what the rule writes there.
+    c.aws_json(&[
+        "logs",
+        "put-metric-filter",
+        "--log-group-name",
+        "/e2e/events",
+        "--filter-name",
+        "alarms",
+        "--filter-pattern",
+        r#"{ $.value = "ALARM" }"#,
+        "--metric-transformations",
+        "metricName=AlarmEvents,metricNamespace=E2E/Events,metricValue=1",
+    ]);
     let rule = c.aws_json(&[
         "events",
         "put-rule",
@@ -265,6 +278,32 @@ fn alarm_state_changes_route_through_the_default_bus() {
     let state: Value = serde_json::from_str(&message).unwrap();
     assert_eq!(state["value"], "ALARM");
     assert_eq!(state["reason"], "e2e");
+    // ... and the group's metric filter counted it.
+    let (start, end) = (iso(now_secs() - 600), iso(now_secs() + 60));
+    let sum = wait_for(Duration::from_secs(30), || {
+        let v = c.aws_json(&[
+            "cloudwatch",
+            "get-metric-statistics",
+            "--namespace",
+            "E2E/Events",
+            "--metric-name",
+            "AlarmEvents",
+            "--start-time",
+            &start,
+            "--end-time",
+            &end,
+            "--period",
+            "600",
+            "--statistics",
+            "Sum",
+        ]);
+        v["Datapoints"][0]["Sum"].as_f64()
+    });
+    assert_eq!(
+        sum,
+        Some(1.0),
+        "the metric filter did not count the target's event"
+    );
 }
 
 #[test]

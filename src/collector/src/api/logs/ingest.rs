@@ -11,8 +11,10 @@
 //! retry policy gives up). When the process dies between the commits, the client got no
 //! answer and sends the batch again; the events are then stored twice (as they would be for
 //! any unanswered PutLogEvents) and the metrics and deliveries of the retry are committed.
-//! Filters apply only to events ingested after they were created, never retroactively, and
-//! only to events that arrive through PutLogEvents.
+//! Filters apply only to events ingested after they were created, never retroactively. Events
+//! written by an EventBridge CloudWatch Logs target ([`LogsApi::append_delivered`]) go through
+//! the metric filters too, but not through the subscription filters: a subscription that feeds
+//! an event bus whose rule writes back into the same group would otherwise loop for ever.
 //!
 //! A group without filters costs one map lookup under a read lock.
 //!
@@ -75,6 +77,63 @@ impl LogsApi {
     }
 }
 
+impl LogsApi {
+    /// Store one event delivered by an EventBridge CloudWatch Logs target into `group`,
+    /// creating `stream` when missing. The group's metric filters and open Live Tail sessions
+    /// see it as they see PutLogEvents; its subscription filters do not (see the module docs).
+    /// Errors are texts for the delivery log (the group does not exist, storage failed).
+    pub async fn append_delivered(
+        &self,
+        group: &str,
+        stream: &str,
+        timestamp_ms: i64,
+        message: &str,
+    ) -> Result<(), String> {
+        use crate::store::logs::{AppendBatch, LogError};
+        match self.store.create_stream(group, stream).await {
+            Ok(()) | Err(LogError::StreamExists) => {}
+            Err(LogError::GroupNotFound) => {
+                return Err(format!("log group {group} does not exist"))
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+        let events = [(timestamp_ms, message)];
+        let now = self.clock.now_ms();
+        let next_seq = self
+            .store
+            .append(AppendBatch {
+                group,
+                stream,
+                events: &events,
+                ingestion_time: now,
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        after_append(
+            self,
+            group,
+            stream,
+            &events,
+            next_seq - 1,
+            now,
+            Filters::MetricOnly,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        self.live.publish(group, stream, &events, now);
+        Ok(())
+    }
+}
+
+/// Which filters a stored batch goes through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Filters {
+    /// Metric and subscription filters (PutLogEvents).
+    All,
+    /// Metric filters only (events written by an EventBridge target; see the module docs).
+    MetricOnly,
+}
+
 /// Apply the group's metric and subscription filters to a stored batch whose first event got
 /// sequence number `first_seq`.
 pub(super) async fn after_append<E: EventSource>(
@@ -84,6 +143,7 @@ pub(super) async fn after_append<E: EventSource>(
     events: &[E],
     first_seq: i64,
     now_ms: i64,
+    which: Filters,
 ) -> Result<(), ApiError> {
     if events.is_empty() || !api.filters.with(|f| f.any_for(group)) {
         return Ok(());
@@ -103,6 +163,9 @@ pub(super) async fn after_append<E: EventSource>(
     if let (false, Some(store)) = (metric.is_empty(), api.sinks.metrics.get()) {
         let points = datapoints(&metric, events);
         store.append(points).await.map_err(|e| internal(&e))?;
+    }
+    if which == Filters::MetricOnly {
+        return Ok(());
     }
     if let (false, Some(bus)) = (subs.is_empty(), api.sinks.events.get()) {
         deliver(bus, &subs, group, stream, events, first_seq, now_ms).await?;

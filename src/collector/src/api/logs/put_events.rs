@@ -196,7 +196,16 @@ pub(super) async fn put_log_events(
         })
         .await?;
     let first_seq = next_seq - accepted.len() as i64;
-    super::ingest::after_append(api, group, stream, accepted, first_seq, now).await?;
+    super::ingest::after_append(
+        api,
+        group,
+        stream,
+        accepted,
+        first_seq,
+        now,
+        super::ingest::Filters::All,
+    )
+    .await?;
     api.live.publish(group, stream, accepted, now);
     let mut out = Shape::obj().with("nextSequenceToken", Shape::Str(sequence_token(next_seq)));
     if rejected.any() {
