@@ -12,6 +12,8 @@
 //!
 //! Comparison values (strings, `*` wildcards, numbers, `%regex%`) are shared by the JSON and
 //! space-delimited forms ([`value`]). Everything is case-sensitive, as in CloudWatch Logs.
+//! Matching a JSON pattern reads only the parts of a message its selectors name
+//! ([`json_prune`]); extracting fields for a metric filter parses the message in full.
 //!
 //! # Decisions where AWS's documentation is silent (recorded here so they are easy to revisit)
 //! * A term matches as a substring (`ERROR` matches `ERRORS`), as third-party tests of the service
@@ -34,6 +36,7 @@
 //! * `$.a[*]` is not part of AWS's syntax and is refused.
 
 pub mod json;
+pub mod json_prune;
 pub mod space;
 pub mod terms;
 pub mod value;
