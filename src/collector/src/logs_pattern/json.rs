@@ -156,6 +156,9 @@ pub struct JsonPattern {
     expr: Expr,
     /// What of a message the expression reads (see `json_prune`).
     need: Need,
+    /// What [`JsonPattern::match_doc`] keeps: `need` and the selectors added by
+    /// [`JsonPattern::also_read`].
+    extract: Need,
 }
 
 #[derive(Debug, Clone)]
@@ -335,7 +338,21 @@ impl JsonPattern {
                 c;
             need.add(p.steps_ref());
         });
-        Ok(JsonPattern { expr, need })
+        let extract = need.clone();
+        Ok(JsonPattern {
+            expr,
+            need,
+            extract,
+        })
+    }
+
+    /// Also keep `selector` (`$.a.b`) in the documents [`JsonPattern::match_doc`] returns, for
+    /// reading it from matching events; a selector that does not parse is ignored (reading it
+    /// finds nothing either way).
+    pub fn also_read(&mut self, selector: &str) {
+        if let Ok(p) = Path::parse(selector) {
+            self.extract.add(p.steps_ref());
+        }
     }
 
     pub fn regex_count(&self) -> usize {
@@ -363,13 +380,15 @@ impl JsonPattern {
         out
     }
 
-    /// Parse `message` as a JSON object and evaluate; the document when it matches.
+    /// Parse `message` as a JSON object and evaluate; the document when it matches. The
+    /// document holds what the pattern's selectors and those of [`JsonPattern::also_read`]
+    /// name, nothing else (see `json_prune`).
     pub fn match_doc(&self, message: &str) -> Option<Value> {
         let t = message.trim_start();
         if !t.starts_with('{') {
             return None;
         }
-        let doc: Value = serde_json::from_str(t).ok()?;
+        let doc = parse_pruned(t, &self.extract)?;
         self.expr.eval(&doc).then_some(doc)
     }
 

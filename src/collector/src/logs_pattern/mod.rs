@@ -13,7 +13,8 @@
 //! Comparison values (strings, `*` wildcards, numbers, `%regex%`) are shared by the JSON and
 //! space-delimited forms ([`value`]). Everything is case-sensitive, as in CloudWatch Logs.
 //! Matching a JSON pattern reads only the parts of a message its selectors name
-//! ([`json_prune`]); extracting fields for a metric filter parses the message in full.
+//! ([`json_prune`]), and extracting fields reads those plus the selectors given to
+//! [`FilterPattern::also_read`] (a metric filter's value and dimensions).
 //!
 //! # Decisions where AWS's documentation is silent (recorded here so they are easy to revisit)
 //! * A term matches as a substring (`ERROR` matches `ERRORS`), as third-party tests of the service
@@ -111,7 +112,8 @@ pub enum Extracted {
 
 impl Extracted {
     /// The value of `$.a.b` (JSON) or `$name` (space-delimited) as text, when present and scalar
-    /// (JSON `null` is absent).
+    /// (JSON `null` is absent). JSON: only the pattern's selectors and those added with
+    /// [`FilterPattern::also_read`] before matching are kept.
     pub fn get(&self, selector: &str) -> Option<String> {
         match self {
             Extracted::None => None,
@@ -227,6 +229,15 @@ impl FilterPattern {
             Kind::Terms(t) => t.matches(message),
             Kind::Json(j) => j.matches(message),
             Kind::Space(s) => s.matches(message),
+        }
+    }
+
+    /// Read `selector` from matching JSON events too: [`Extracted::get`] finds the pattern's
+    /// own selectors and those added here, nothing else (a metric filter adds its value and
+    /// dimension selectors). No effect on other pattern forms.
+    pub fn also_read(&mut self, selector: &str) {
+        if let Kind::Json(j) = &mut self.kind {
+            j.also_read(selector);
         }
     }
 

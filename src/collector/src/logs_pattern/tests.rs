@@ -344,6 +344,19 @@ fn extraction() {
     assert_eq!(x.get("$.user.name").as_deref(), Some("ann"));
     assert_eq!(x.get("$.latency").as_deref(), Some("12.5"));
     assert!(p.is_structured() && p.is_json());
+    // Selectors outside the pattern are read only when asked for before matching.
+    let message = r#"{"latency": 3, "user": {"name": "bo", "id": 7}, "host": "h1"}"#;
+    let x = p.match_fields(message).unwrap();
+    assert_eq!(x.get("$.host"), None);
+    let mut p = p;
+    p.also_read("$.host");
+    p.also_read("$.user.id");
+    p.also_read("not a selector");
+    let x = p.match_fields(message).unwrap();
+    assert_eq!(x.get("$.host").as_deref(), Some("h1"));
+    assert_eq!(x.get("$.user.id").as_deref(), Some("7"));
+    assert_eq!(x.get("$.user.name").as_deref(), Some("bo"));
+    assert_eq!(x.values().len(), 2, "values() lists the pattern's selectors only");
     let t = FilterPattern::parse("ERROR").unwrap();
     assert!(t.match_fields("ERROR").unwrap().values().is_empty());
     assert!(!t.is_structured());

@@ -196,12 +196,19 @@ fn apply(tx: &Transaction<'_>, job: &Job) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn compile<D>(def: D, pattern: &str) -> Option<Arc<Compiled<D>>> {
+/// Compile `pattern`; `extra` are the selectors read from matching events besides the
+/// pattern's own (a metric filter's value and dimensions; see [`FilterPattern::also_read`]).
+fn compile<D>(def: D, pattern: &str, extra: &[String]) -> Option<Arc<Compiled<D>>> {
     match FilterPattern::parse(pattern) {
-        Ok(p) => Some(Arc::new(Compiled {
-            def,
-            pattern: Arc::new(p),
-        })),
+        Ok(mut p) => {
+            for selector in extra {
+                p.also_read(selector);
+            }
+            Some(Arc::new(Compiled {
+                def,
+                pattern: Arc::new(p),
+            }))
+        }
         Err(e) => {
             tracing::warn!(pattern, error = %e, "Stored filter pattern no longer parses; filter ignored.");
             None
@@ -215,7 +222,11 @@ fn publish(state: &RwLock<Filters>, job: Job) {
         Job::PutMetric(d) => {
             let key = (d.group_name.clone(), d.name.clone());
             let pattern = d.pattern.clone();
-            match compile(d, &pattern) {
+            let t = &d.transformation;
+            let extra: Vec<String> = std::iter::once(t.metric_value.clone())
+                .chain(t.dimensions.values().cloned())
+                .collect();
+            match compile(d, &pattern, &extra) {
                 Some(c) => s.metric.insert(key, c),
                 None => s.metric.remove(&key),
             };
@@ -226,7 +237,7 @@ fn publish(state: &RwLock<Filters>, job: Job) {
         Job::PutSubscription(d) => {
             let key = (d.group_name.clone(), d.name.clone());
             let pattern = d.pattern.clone();
-            match compile(d, &pattern) {
+            match compile(d, &pattern, &[]) {
                 Some(c) => s.subscription.insert(key, c),
                 None => s.subscription.remove(&key),
             };
