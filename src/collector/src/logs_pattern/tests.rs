@@ -356,7 +356,11 @@ fn extraction() {
     assert_eq!(x.get("$.host").as_deref(), Some("h1"));
     assert_eq!(x.get("$.user.id").as_deref(), Some("7"));
     assert_eq!(x.get("$.user.name").as_deref(), Some("bo"));
-    assert_eq!(x.values().len(), 2, "values() lists the pattern's selectors only");
+    assert_eq!(
+        x.values().len(),
+        2,
+        "values() lists the pattern's selectors only"
+    );
     let t = FilterPattern::parse("ERROR").unwrap();
     assert!(t.match_fields("ERROR").unwrap().values().is_empty());
     assert!(!t.is_structured());

@@ -129,6 +129,24 @@ pub struct Job {
 }
 
 impl Job {
+    /// A query not started yet (`Scheduled`).
+    fn new(id: String, seq: u64, create_time: i64, spec: Spec) -> Job {
+        Job {
+            id,
+            seq,
+            create_time,
+            spec,
+            cancel: AtomicBool::new(false),
+            state: Mutex::new(State {
+                status: Status::Scheduled,
+                statistics: Statistics::default(),
+                output: None,
+                duration_ms: None,
+                finished_at: None,
+            }),
+        }
+    }
+
     /// A copy of the current state.
     pub fn state(&self) -> State {
         self.state.lock().unwrap_or_else(|e| e.into_inner()).clone()
@@ -178,20 +196,12 @@ impl QueryJobs {
             if active >= MAX_CONCURRENT {
                 return Err(StartError::TooManyQueries);
             }
-            let job = Arc::new(Job {
-                id: new_id(),
-                seq: self.next_seq.fetch_add(1, Ordering::Relaxed),
-                create_time: now,
+            let job = Arc::new(Job::new(
+                new_id(),
+                self.next_seq.fetch_add(1, Ordering::Relaxed),
+                now,
                 spec,
-                cancel: AtomicBool::new(false),
-                state: Mutex::new(State {
-                    status: Status::Scheduled,
-                    statistics: Statistics::default(),
-                    output: None,
-                    duration_ms: None,
-                    finished_at: None,
-                }),
-            });
+            ));
             jobs.insert(job.id.clone(), job.clone());
             job
         };
@@ -433,29 +443,13 @@ fn run(job: &Job, store: &LogStore, clock: &SharedClock, limits: RunLimits) {
 mod tests {
     use super::*;
     use crate::clock::ManualClock;
-    use crate::store::logs::{AppendBatch, LogGroupClass, LogStoreOptions, NewGroup};
+    use crate::store::logs::testutil::store_with_group;
+    use crate::store::logs::AppendBatch;
 
     const EVENTS: usize = 5_000;
 
     async fn store_with_events(dir: &std::path::Path) -> LogStore {
-        let store = LogStore::open_with(
-            dir,
-            ManualClock::new(10_000_000),
-            LogStoreOptions {
-                sweep_interval: None,
-                ..LogStoreOptions::default()
-            },
-        )
-        .unwrap();
-        store
-            .create_group(NewGroup {
-                name: "g".into(),
-                kms_key_id: None,
-                class: LogGroupClass::Standard,
-                tags: Default::default(),
-            })
-            .await
-            .unwrap();
+        let store = store_with_group(dir, ManualClock::new(10_000_000), "g").await;
         store.create_stream("g", "s").await.unwrap();
         let events: Vec<(i64, String)> = (0..EVENTS)
             .map(|i| (1_000 + i as i64, format!("line {i}")))
@@ -474,11 +468,11 @@ mod tests {
     }
 
     fn job(query: &str, cancelled: bool) -> Job {
-        Job {
-            id: "q".into(),
-            seq: 1,
-            create_time: 0,
-            spec: Spec {
+        let job = Job::new(
+            "q".into(),
+            1,
+            0,
+            Spec {
                 query: crate::insights::parse(query).unwrap(),
                 query_string: query.into(),
                 sources: vec![Source {
@@ -489,15 +483,9 @@ mod tests {
                 end_ms: 1_000_000,
                 limit: 1_000,
             },
-            cancel: AtomicBool::new(cancelled),
-            state: Mutex::new(State {
-                status: Status::Scheduled,
-                statistics: Statistics::default(),
-                output: None,
-                duration_ms: None,
-                finished_at: None,
-            }),
-        }
+        );
+        job.cancel.store(cancelled, Ordering::Relaxed);
+        job
     }
 
     fn count_of(out: &Option<Output>) -> Option<String> {

@@ -43,6 +43,8 @@ mod writer;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+pub(crate) mod testutil;
 
 use rusqlite::Connection;
 use std::collections::BTreeMap;

@@ -51,6 +51,33 @@ pub struct ReadQuery {
 /// Per-event overhead used for byte budgets, as AWS counts it.
 pub const EVENT_OVERHEAD: usize = 26;
 
+/// The columns `min_ts, max_ts, first_seq, count, ingestion_time, blob` (in this order, from
+/// column 0) of a `log_blocks` row, as every block reader selects them.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct BlockRow<'r> {
+    pub min_ts: i64,
+    pub max_ts: i64,
+    pub first_seq: i64,
+    pub count: usize,
+    pub ingestion_time: i64,
+    pub blob: &'r [u8],
+}
+
+impl<'r> BlockRow<'r> {
+    pub fn read(r: &'r rusqlite::Row<'_>) -> Result<Self, StoreError> {
+        let count: i64 = r.get(3)?;
+        Ok(BlockRow {
+            min_ts: r.get(0)?,
+            max_ts: r.get(1)?,
+            first_seq: r.get(2)?,
+            count: usize::try_from(count)
+                .map_err(|_| StoreError::Corrupt(format!("log block count {count}")))?,
+            ingestion_time: r.get(4)?,
+            blob: r.get_ref(5)?.as_blob().map_err(rusqlite::Error::from)?,
+        })
+    }
+}
+
 /// A stored event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredEvent {
@@ -108,8 +135,8 @@ pub fn read(
         ])?
     };
     while let Some(r) = rows.next()? {
-        let min_ts: i64 = r.get(0)?;
-        let max_ts: i64 = r.get(1)?;
+        let b = BlockRow::read(r)?;
+        let (min_ts, max_ts) = (b.min_ts, b.max_ts);
         if full {
             // `page` is sorted best-first; its last element is the worst kept key.
             let stop = match page.last() {
@@ -121,15 +148,10 @@ pub fn read(
                 break;
             }
         }
-        let first_seq: i64 = r.get(2)?;
-        let count: i64 = r.get(3)?;
-        let ingestion_time: i64 = r.get(4)?;
-        let count = usize::try_from(count)
-            .map_err(|_| StoreError::Corrupt(format!("log block count {count}")))?;
-        let blob = r.get_ref(5)?.as_blob().map_err(rusqlite::Error::from)?;
-        let events = codec::decode(blob, min_ts, max_ts, count)?;
+        let events = codec::decode(b.blob, min_ts, max_ts, b.count)?;
+        let ingestion_time = b.ingestion_time;
         for (i, e) in events.into_iter().enumerate() {
-            let key = Key::new(e.timestamp, first_seq + i as i64);
+            let key = Key::new(e.timestamp, b.first_seq + i as i64);
             if key >= q.from && key < q.to {
                 page.push(StoredEvent {
                     timestamp: e.timestamp,

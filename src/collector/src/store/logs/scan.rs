@@ -341,7 +341,7 @@ fn varint(buf: &[u8], pos: &mut usize) -> Option<u64> {
 mod tests {
     use super::*;
     use crate::clock::ManualClock;
-    use crate::store::logs::{AppendBatch, LogStoreOptions, NewGroup};
+    use crate::store::logs::AppendBatch;
 
     const T0: i64 = 1_700_000_000_000;
 
@@ -350,24 +350,9 @@ mod tests {
     #[tokio::test]
     async fn pages_and_budget_stops_lose_and_repeat_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let store = LogStore::open_with(
-            dir.path(),
-            ManualClock::new(T0),
-            LogStoreOptions {
-                sweep_interval: None,
-                ..LogStoreOptions::default()
-            },
-        )
-        .unwrap();
-        store
-            .create_group(NewGroup {
-                name: "g".into(),
-                kms_key_id: None,
-                class: crate::store::logs::LogGroupClass::Standard,
-                tags: Default::default(),
-            })
-            .await
-            .unwrap();
+        let store =
+            crate::store::logs::testutil::store_with_group(dir.path(), ManualClock::new(T0), "g")
+                .await;
         for s in ["a", "b"] {
             store.create_stream("g", s).await.unwrap();
         }

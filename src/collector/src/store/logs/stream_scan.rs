@@ -10,7 +10,7 @@
 use rusqlite::params;
 use std::ops::ControlFlow;
 
-use super::reader::StoredEvent;
+use super::reader::{BlockRow, StoredEvent};
 use super::{codec, LogStore, MAX_BLOCK_SPAN_MS};
 use crate::store::StoreError;
 
@@ -59,14 +59,14 @@ impl LogStore {
             ])?;
             let mut buf = Vec::new();
             while let Some(r) = rows.next()? {
-                let min_ts: i64 = r.get(0)?;
-                let max_ts: i64 = r.get(1)?;
-                let first_seq: i64 = r.get(2)?;
-                let count: i64 = r.get(3)?;
-                let ingestion_time: i64 = r.get(4)?;
-                let count = usize::try_from(count)
-                    .map_err(|_| StoreError::Corrupt(format!("log block count {count}")))?;
-                let blob = r.get_ref(5)?.as_blob().map_err(rusqlite::Error::from)?;
+                let BlockRow {
+                    min_ts,
+                    max_ts,
+                    first_seq,
+                    count,
+                    ingestion_time,
+                    blob,
+                } = BlockRow::read(r)?;
                 let whole = min_ts >= from && max_ts <= to;
                 let mut i = 0i64;
                 let mut flow = ControlFlow::Continue(());
@@ -110,14 +110,14 @@ impl LogStore {
             let Some(r) = rows.next()? else {
                 return Ok(None);
             };
-            let min_ts: i64 = r.get(0)?;
-            let max_ts: i64 = r.get(1)?;
-            let first_seq: i64 = r.get(2)?;
-            let count: i64 = r.get(3)?;
-            let ingestion_time: i64 = r.get(4)?;
-            let count = usize::try_from(count)
-                .map_err(|_| StoreError::Corrupt(format!("log block count {count}")))?;
-            let blob = r.get_ref(5)?.as_blob().map_err(rusqlite::Error::from)?;
+            let BlockRow {
+                min_ts,
+                max_ts,
+                first_seq,
+                count,
+                ingestion_time,
+                blob,
+            } = BlockRow::read(r)?;
             let mut buf = Vec::new();
             let mut i = first_seq;
             let mut found = None;
@@ -141,29 +141,13 @@ impl LogStore {
 mod tests {
     use super::*;
     use crate::clock::ManualClock;
-    use crate::store::logs::{AppendBatch, LogGroupClass, LogStoreOptions, NewGroup};
+    use crate::store::logs::testutil::store_with_group;
+    use crate::store::logs::AppendBatch;
 
     #[tokio::test]
     async fn scans_a_range_across_blocks_and_stops_on_request() {
         let dir = tempfile::tempdir().unwrap();
-        let store = LogStore::open_with(
-            dir.path(),
-            ManualClock::new(0),
-            LogStoreOptions {
-                sweep_interval: None,
-                ..LogStoreOptions::default()
-            },
-        )
-        .unwrap();
-        store
-            .create_group(NewGroup {
-                name: "g".into(),
-                kms_key_id: None,
-                class: LogGroupClass::Standard,
-                tags: Default::default(),
-            })
-            .await
-            .unwrap();
+        let store = store_with_group(dir.path(), ManualClock::new(0), "g").await;
         store.create_stream("g", "s").await.unwrap();
         for batch in [[(10i64, "a"), (20, "b")], [(15, "c"), (30, "d")]] {
             store
