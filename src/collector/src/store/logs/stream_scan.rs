@@ -110,28 +110,28 @@ impl LogStore {
             let Some(r) = rows.next()? else {
                 return Ok(None);
             };
-            let BlockRow {
-                min_ts,
-                max_ts,
-                first_seq,
-                count,
-                ingestion_time,
-                blob,
-            } = BlockRow::read(r)?;
+            let b = BlockRow::read(r)?;
             let mut buf = Vec::new();
-            let mut i = first_seq;
+            let mut i = b.first_seq;
             let mut found = None;
-            codec::visit(blob, min_ts, max_ts, count, &mut buf, |ts, message| {
-                if i == seq {
-                    found = Some(StoredEvent {
-                        timestamp: ts,
-                        seq,
-                        ingestion_time,
-                        message: message.to_string(),
-                    });
-                }
-                i += 1;
-            })?;
+            codec::visit(
+                b.blob,
+                b.min_ts,
+                b.max_ts,
+                b.count,
+                &mut buf,
+                |ts, message| {
+                    if i == seq {
+                        found = Some(StoredEvent {
+                            timestamp: ts,
+                            seq,
+                            ingestion_time: b.ingestion_time,
+                            message: message.to_string(),
+                        });
+                    }
+                    i += 1;
+                },
+            )?;
             Ok(found)
         })
     }
