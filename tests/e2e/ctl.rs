@@ -79,7 +79,7 @@ impl Ctl {
     }
 
     fn merged(&self) -> Value {
-        let text = std::fs::read_to_string(self.config_dir.join("hostwatch-agent.json")).unwrap();
+        let text = std::fs::read_to_string(self.config_dir.join("config.json")).unwrap();
         serde_json::from_str(&text).unwrap()
     }
 }
@@ -172,7 +172,7 @@ fn configs_from_files_merge_append_remove_and_errors() {
     assert!(ctl.merged()["metrics"]["metrics_collected"]["disk"].is_object());
     let out = ctl.ok(&["-a", "remove-config", "-c", "all"]);
     assert!(out.contains("all hostwatch-agent configurations have been removed"));
-    assert!(!ctl.config_dir.join("hostwatch-agent.json").exists());
+    assert!(!ctl.config_dir.join("config.json").exists());
     let e = ctl.fails(&["-a", "frobnicate"]);
     assert!(e.contains("unknown action"), "{e}");
     let e = ctl.fails(&["-a", "fetch-config", "-c", "file:/does/not/exist.json"]);

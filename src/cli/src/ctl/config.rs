@@ -145,7 +145,25 @@ pub fn apply(
     opts: &FetchOptions,
 ) -> anyhow::Result<()> {
     let dir = paths.drop_dir();
-    let existing = read_dir(paths)?;
+    let mut existing = read_dir(paths)?;
+    // A config.json that ctl did not make (the wizard's, say) is one of the configs an append
+    // keeps, as the file source it would have been; it is written to the drop directory with
+    // the rest once the merge validates.
+    let mut imported: Option<(String, Value)> = None;
+    if op == Op::Append && existing.is_empty() {
+        if let Ok(text) = std::fs::read_to_string(paths.merged()) {
+            let value: Value = serde_json::from_str(&text).with_context(|| {
+                format!("{} is not JSON: fix or remove it", paths.merged().display())
+            })?;
+            let name = Source::File(paths.merged()).file_name().unwrap_or_default();
+            println!(
+                "Keeping the existing {} as the config {name}",
+                paths.merged().display()
+            );
+            existing.push((name.clone(), value.clone()));
+            imported = Some((name, value));
+        }
+    }
     let mut next: Vec<(String, Value)>;
     let mut staged: Option<(String, Value)> = None;
     match (op, src) {
@@ -185,7 +203,10 @@ pub fn apply(
     let merged = merge_and_validate(&next)?;
     println!("Configuration validation succeeded");
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    if let Some((name, value)) = &staged {
+    let keep_imported = imported.filter(|(n, _)| {
+        next.iter().any(|(k, _)| k == n) && staged.as_ref().is_none_or(|(s, _)| s != n)
+    });
+    for (name, value) in keep_imported.iter().chain(&staged) {
         let text = serde_json::to_string_pretty(value)?;
         write_atomic(&dir.join(name), text.as_bytes())
             .with_context(|| format!("cannot write {}", dir.join(name).display()))?;
@@ -297,5 +318,49 @@ mod tests {
         assert!(names(&p).is_empty());
         assert!(!p.merged().exists());
         assert!(validate_dir(&p).is_err());
+    }
+
+    #[test]
+    fn a_config_json_ctl_did_not_make_is_kept_on_append_and_replaced_on_fetch() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let p = paths(root);
+        let opts = FetchOptions::default();
+        let on_prem = ModeArg::OnPremise;
+        // The wizard wrote config.json; ctl has no sources yet.
+        std::fs::create_dir_all(&p.config_dir).unwrap();
+        assert_eq!(p.merged(), p.config_dir.join("config.json"));
+        let wizard = json!({"agent": {"region": "us-east-1"},
+            "metrics": {"metrics_collected": {"mem": {"measurement": ["mem_used_percent"]}}}});
+        std::fs::write(p.merged(), wizard.to_string()).unwrap();
+        // A refused append changes nothing, the wizard's file included.
+        let clash = file(
+            root,
+            "clash.json",
+            json!({"agent": {"region": "eu-west-1"}}),
+        );
+        assert!(apply(&p, Op::Append, &clash, on_prem, &opts).is_err());
+        assert!(names(&p).is_empty());
+        let logs = file(
+            root,
+            "logs.json",
+            json!({"logs": {"logs_collected": {"files": {"collect_list": [
+                {"file_path": "/var/log/x.log"}]}}}}),
+        );
+        apply(&p, Op::Append, &logs, on_prem, &opts).unwrap();
+        assert_eq!(names(&p), vec!["file_config.json", "file_logs.json"]);
+        let merged: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(p.merged()).unwrap()).unwrap();
+        assert!(
+            merged["metrics"]["metrics_collected"]["mem"].is_object(),
+            "{merged}"
+        );
+        assert!(merged["logs"].is_object(), "{merged}");
+        // fetch-config replaces everything, the kept file too.
+        apply(&p, Op::Replace, &logs, on_prem, &opts).unwrap();
+        assert_eq!(names(&p), vec!["file_logs.json"]);
+        let merged: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(p.merged()).unwrap()).unwrap();
+        assert!(merged.get("metrics").is_none(), "{merged}");
     }
 }

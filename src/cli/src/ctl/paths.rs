@@ -2,8 +2,9 @@
 //!
 //! - config directory (`--config-dir`, env `HOSTWATCH_CONFIG_DIR`, default
 //!   `/etc/hostwatch-agent`): `hostwatch-agent.d/` holds one JSON file per source (`default`,
-//!   `file_NAME`, `ssm_NAME`), and `hostwatch-agent.json` is their merge, the file the agent is
-//!   started with;
+//!   `file_NAME`, `ssm_NAME`), and `config.json` is their merge: the file the packaged systemd
+//!   unit starts the agent with and the wizard writes (a `config.json` that ctl did not make is
+//!   kept as a source on `append-config`; see `config::apply`);
 //! - state directory (`--state-dir`, env `HOSTWATCH_STATE_DIR`, default
 //!   `/var/lib/hostwatch-agent`, the agent's own): `hostwatch-agent.pid` and
 //!   `hostwatch-agent.log` when ctl runs the agent itself (no systemd);
@@ -14,6 +15,8 @@ use std::path::{Path, PathBuf};
 
 /// The systemd unit ctl drives when systemd runs.
 pub const UNIT: &str = "hostwatch-agent.service";
+/// The merged config's file name in the config directory (the unit's `--config`).
+pub const MERGED: &str = "config.json";
 
 /// Resolved locations.
 #[derive(Debug, Clone)]
@@ -53,9 +56,9 @@ impl Paths {
         self.config_dir.join("hostwatch-agent.d")
     }
 
-    /// The merged config the agent runs with.
+    /// The merged config the agent runs with (the systemd unit's `--config`).
     pub fn merged(&self) -> PathBuf {
-        self.config_dir.join("hostwatch-agent.json")
+        self.config_dir.join(MERGED)
     }
 
     pub fn pid_file(&self) -> PathBuf {

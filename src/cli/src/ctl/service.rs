@@ -3,7 +3,7 @@
 //! With systemd running (`/run/systemd/system` exists) and the unit installed
 //! (`systemctl cat hostwatch-agent.service` succeeds), ctl uses `systemctl` (`enable` +
 //! `restart`, `stop`, `MainPID` for status). Otherwise it runs the agent itself:
-//! `hostwatch-agent --config CONFIG_DIR/hostwatch-agent.json --state-dir STATE_DIR` in its own
+//! `hostwatch-agent --config CONFIG_DIR/config.json --state-dir STATE_DIR` in its own
 //! process group, output appended to `STATE_DIR/hostwatch-agent.log`, its pid in
 //! `STATE_DIR/hostwatch-agent.pid`; stop sends SIGTERM (the agent flushes and exits within
 //! 10 s) and SIGKILL after 15 s. A pid is trusted only while `/proc/PID/cmdline` still names
