@@ -7,6 +7,7 @@ use anyhow::Context;
 use clap::Parser;
 use hostwatch_agent::config::{self, AgentConfig};
 use hostwatch_agent::fleet::{self, ConfigSource};
+use hostwatch_agent::logging;
 use hostwatch_agent::run::{self, RunOptions};
 use hostwatch_agent::ship::ssm::SsmClient;
 use std::path::{Path, PathBuf};
@@ -56,17 +57,20 @@ fn load(path: &Path) -> Result<AgentConfig, config::ConfigError> {
 }
 
 fn init_logging(debug: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new(if debug {
-            "info,hostwatch_agent=debug"
-        } else {
-            "info"
-        })
-    });
+    let level = std::env::var(logging::LEVEL_ENV).ok();
+    let (directive, unknown) = logging::directive(level.as_deref(), debug);
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(directive));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
+    if let Some(l) = unknown {
+        tracing::warn!(
+            "{}={l:?} is not a log level (DEBUG, INFO, WARN, ERROR, OFF): ignored",
+            logging::LEVEL_ENV
+        );
+    }
 }
 
 /// Where an `ssm:` config comes from, resolved once at start.

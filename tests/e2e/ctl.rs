@@ -238,6 +238,34 @@ fn fetch_from_ssm_start_status_stop() {
         (!m["Metrics"].as_array()?.is_empty()).then_some(())
     });
     assert!(got.is_some(), "the started agent ships mem_used_percent");
+    // set-log-level and set-env write the environment file; -s restarts the agent with it.
+    let environ = || {
+        let pid = std::fs::read_to_string(ctl.state_dir.join("hostwatch-agent.pid")).unwrap();
+        let raw = std::fs::read(format!("/proc/{}/environ", pid.trim())).unwrap();
+        raw.split(|b| *b == 0)
+            .map(|v| String::from_utf8_lossy(v).to_string())
+            .collect::<Vec<_>>()
+    };
+    assert!(ctl
+        .fails(&["-a", "set-log-level", "-l", "TRACE"])
+        .contains("unknown log level"));
+    let out = ctl.ok(&["-a", "set-log-level", "-l", "debug", "-s"]);
+    assert!(out.contains("HOSTWATCH_LOG_LEVEL=DEBUG"), "{out}");
+    ctl.ok(&["-a", "set-env", "-e", "HOSTWATCH_E2E=one two", "-s"]);
+    let vars = environ();
+    assert!(
+        vars.iter().any(|v| v == "HOSTWATCH_LOG_LEVEL=DEBUG"),
+        "{vars:?}"
+    );
+    assert!(
+        vars.iter().any(|v| v == "HOSTWATCH_E2E=one two"),
+        "{vars:?}"
+    );
+    assert_eq!(ctl.status()["status"], "running");
+    ctl.ok(&["-a", "set-env", "-e", "HOSTWATCH_E2E=", "-s"]);
+    assert!(!environ().iter().any(|v| v.starts_with("HOSTWATCH_E2E=")));
+    let env_file = std::fs::read_to_string(ctl.config_dir.join("agent.env")).unwrap();
+    assert_eq!(env_file, "HOSTWATCH_LOG_LEVEL=\"DEBUG\"\n");
     ctl.ok(&["-a", "stop"]);
     let stopped = ctl.status();
     assert_eq!(stopped["status"], "stopped");

@@ -14,6 +14,7 @@ pub mod collect;
 pub mod collectd;
 pub mod config;
 pub mod fleet;
+pub mod logging;
 pub mod logs;
 pub mod run;
 pub mod ship;

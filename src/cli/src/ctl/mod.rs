@@ -3,9 +3,11 @@
 //! `hostwatch ctl -a ACTION [-m ec2|onPremise|auto] [-c default|all|file:PATH|ssm:NAME] [-s]`
 //! with actions `fetch-config` (replace every config with this one), `append-config` (add or
 //! replace this one), `remove-config` (remove this one, or `all`), `validate`, `start`, `stop`,
-//! `status`. One file per concern: [`paths`], [`source`] (sources, file names, the default
+//! `status`, `set-log-level -l DEBUG|INFO|WARN|ERROR|OFF` and `set-env -e KEY=VALUE` (`KEY=`
+//! removes it). One file per concern: [`paths`], [`source`] (sources, file names, the default
 //! config), [`mode`], [`merge`] (the multi-file rules), [`config`] (the fetch / append /
-//! remove / validate pipeline), [`service`] (systemd or a pid file), [`status`].
+//! remove / validate pipeline), [`env`] (the agent's environment file), [`service`] (systemd
+//! or a pid file), [`status`].
 //!
 //! Where this ctl differs from the CloudWatch agent's, on purpose: `file:` sources need no
 //! region or credentials; `ssm:` sources can come from any endpoint; a failed validation
@@ -15,6 +17,7 @@
 //! `-m` defaults to `auto`.
 
 pub mod config;
+pub mod env;
 pub mod merge;
 pub mod mode;
 pub mod paths;
@@ -34,9 +37,16 @@ use source::Source;
 /// `hostwatch ctl` flags.
 #[derive(Debug, Clone, Args)]
 pub struct CtlArgs {
-    /// fetch-config | append-config | remove-config | validate | start | stop | status
+    /// fetch-config | append-config | remove-config | validate | start | stop | status |
+    /// set-log-level | set-env
     #[arg(short = 'a', long = "action")]
     pub action: String,
+    /// Log level for set-log-level: DEBUG | INFO | WARN | ERROR | OFF
+    #[arg(short = 'l', long = "log-level")]
+    pub log_level: Option<String>,
+    /// KEY=VALUE for set-env (KEY= removes KEY); may be repeated
+    #[arg(short = 'e', long = "env")]
+    pub env: Vec<String>,
     /// ec2 | onPremise | auto
     #[arg(short = 'm', long = "mode", default_value = "auto")]
     pub mode: String,
@@ -111,6 +121,39 @@ pub fn run(args: &CtlArgs) -> anyhow::Result<()> {
             service::start(Init::detect(args.init.as_deref())?, &paths)
         }
         "stop" => service::stop(Init::detect(args.init.as_deref())?, &paths),
+        "set-log-level" | "set-env" => {
+            let changes: Vec<(String, Option<String>)> = if action == "set-log-level" {
+                let Some(level) = args.log_level.as_deref() else {
+                    bail!("-a set-log-level needs -l {}", env::LEVELS.join("|"));
+                };
+                vec![(
+                    env::LOG_LEVEL.to_string(),
+                    Some(env::parse_level(level)?.to_string()),
+                )]
+            } else {
+                if args.env.is_empty() {
+                    bail!("-a set-env needs -e KEY=VALUE (or -e KEY= to remove KEY)");
+                }
+                args.env
+                    .iter()
+                    .map(|e| env::parse_assignment(e))
+                    .collect::<anyhow::Result<_>>()?
+            };
+            let file = paths.env_file();
+            for (k, v) in &changes {
+                env::set(&file, k, v.as_deref())?;
+                match v {
+                    Some(v) => println!("{k}={v} written to {}", file.display()),
+                    None => println!("{k} removed from {}", file.display()),
+                }
+            }
+            if args.restart {
+                restart(args, &paths)
+            } else {
+                println!("The agent reads it when it starts: restart it (-s) to apply.");
+                Ok(())
+            }
+        }
         "status" => {
             let init = Init::detect(args.init.as_deref())?;
             let pid = service::running_pid(init, &paths);
@@ -125,7 +168,7 @@ pub fn run(args: &CtlArgs) -> anyhow::Result<()> {
         }
         other => bail!(
             "unknown action {other:?}: use fetch-config, append-config, remove-config, validate, \
-             start, stop or status"
+             start, stop, status, set-log-level or set-env"
         ),
     }
 }

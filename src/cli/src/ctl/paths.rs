@@ -4,7 +4,7 @@
 //!   `/etc/hostwatch-agent`): `hostwatch-agent.d/` holds one JSON file per source (`default`,
 //!   `file_NAME`, `ssm_NAME`), and `config.json` is their merge: the file the packaged systemd
 //!   unit starts the agent with and the wizard writes (a `config.json` that ctl did not make is
-//!   kept as a source on `append-config`; see `config::apply`);
+//!   kept as a source on `append-config`; see `config::apply`); `agent.env` holds the variables `set-log-level` and `set-env` set (see `env`);
 //! - state directory (`--state-dir`, env `HOSTWATCH_STATE_DIR`, default
 //!   `/var/lib/hostwatch-agent`, the agent's own): `hostwatch-agent.pid` and
 //!   `hostwatch-agent.log` when ctl runs the agent itself (no systemd);
@@ -59,6 +59,11 @@ impl Paths {
     /// The merged config the agent runs with (the systemd unit's `--config`).
     pub fn merged(&self) -> PathBuf {
         self.config_dir.join(MERGED)
+    }
+
+    /// The agent's environment file (see `env`), read by the systemd unit too.
+    pub fn env_file(&self) -> PathBuf {
+        self.config_dir.join("agent.env")
     }
 
     pub fn pid_file(&self) -> PathBuf {

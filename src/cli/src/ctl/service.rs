@@ -3,7 +3,8 @@
 //! With systemd running (`/run/systemd/system` exists) and the unit installed
 //! (`systemctl cat hostwatch-agent.service` succeeds), ctl uses `systemctl` (`enable` +
 //! `restart`, `stop`, `MainPID` for status). Otherwise it runs the agent itself:
-//! `hostwatch-agent --config CONFIG_DIR/config.json --state-dir STATE_DIR` in its own
+//! `hostwatch-agent --config CONFIG_DIR/config.json --state-dir STATE_DIR` (with the variables
+//! of `CONFIG_DIR/agent.env`, as the unit's `EnvironmentFile`) in its own
 //! process group, output appended to `STATE_DIR/hostwatch-agent.log`, its pid in
 //! `STATE_DIR/hostwatch-agent.pid`; stop sends SIGTERM (the agent flushes and exits within
 //! 10 s) and SIGKILL after 15 s. A pid is trusted only while `/proc/PID/cmdline` still names
@@ -127,7 +128,9 @@ pub fn start(init: Init, paths: &Paths) -> anyhow::Result<()> {
                 .open(paths.log_file())
                 .with_context(|| format!("cannot open {}", paths.log_file().display()))?;
             let err = log.try_clone()?;
+            let vars = super::env::read(&paths.env_file())?;
             let mut child = Command::new(&paths.agent_bin)
+                .envs(vars)
                 .arg("--config")
                 .arg(paths.merged())
                 .arg("--state-dir")
