@@ -1166,6 +1166,49 @@ mod tests {
         assert_eq!(latest_aligned(61_234, 10_000), 60_000);
     }
 
+    #[test]
+    fn a_backwards_clock_step_realigns_every_deadline() {
+        let source = |name| {
+            Plugin::new(
+                Box::new(Scripted {
+                    name,
+                    script: vec![None; 8],
+                    tick: 0,
+                }),
+                &[],
+            )
+        };
+        let t = 1_800_000_000_000i64;
+        let mut p = Pipeline {
+            plugins: vec![source("a"), source("b")],
+            rollup: Rollup::new(&[]),
+            shipper: None,
+            flush_ms: 10_000,
+            flush_offset_ms: 250,
+            next_flush_ms: t + 10_250,
+            pending: Vec::new(),
+        };
+        p.plugins[0].next_due_ms = t + 1_000;
+        p.plugins[1].next_due_ms = t + 1_000;
+        // A step forwards changes nothing: the next tick catches up.
+        p.clock_stepped(t + 60_500);
+        assert_eq!(p.next_wake_ms(), Some(t + 1_000));
+        // An hour backwards: every deadline is the next boundary after the new now, not the
+        // old one an hour away.
+        let back = t - 3_600_000 + 400;
+        p.clock_stepped(back);
+        assert_eq!(p.plugins[0].next_due_ms, t - 3_600_000 + 1_000);
+        assert_eq!(p.plugins[1].next_due_ms, t - 3_600_000 + 1_000);
+        assert_eq!(p.next_flush_ms, t - 3_600_000 + 10_000 + 250);
+        assert_eq!(p.next_wake_ms(), Some(t - 3_600_000 + 1_000));
+        p.tick(t - 3_600_000 + 1_000);
+        assert_eq!(
+            p.pending.len(),
+            2,
+            "both plugins collected at the new boundary"
+        );
+    }
+
     #[tokio::test]
     async fn once_prints_json_lines() {
         let root = fixture_root();
