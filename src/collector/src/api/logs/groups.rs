@@ -102,7 +102,7 @@ pub(super) async fn delete_log_group(
     let i: GroupNameInput = parse_input(input, false)?;
     let name = required(&i.log_group_name, "logGroupName")?;
     group_name(name, "logGroupName")?;
-    let group_id = api.store.group(name).map(|g| g.id);
+    let group_id = api.store.group_id(name).ok();
     api.store.delete_group(name).await?;
     if let Some(group_id) = group_id {
         // The group's metric and subscription filters go with it. A failure here leaves rows

@@ -148,10 +148,7 @@ pub(super) async fn after_append<E: EventSource>(
     if events.is_empty() || !api.filters.with(|f| f.any_for(group)) {
         return Ok(());
     }
-    let Some(group_id) = api
-        .store
-        .with_catalog(|c| c.groups.get(group).map(|g| g.id))
-    else {
+    let Ok(group_id) = api.store.group_id(group) else {
         return Ok(());
     };
     let (metric, subs) = api.filters.with(|f| {

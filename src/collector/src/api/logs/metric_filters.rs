@@ -66,6 +66,34 @@ pub fn filter_name(value: Option<&str>, member: &str) -> Result<String, ApiError
     Ok(v.to_string())
 }
 
+/// `logGroupName` and `filterName` of a filter Put or Delete: both required and checked.
+pub(super) fn group_and_name<'a>(
+    group: Option<&'a str>,
+    name: Option<&str>,
+) -> Result<(&'a str, String), ApiError> {
+    let group = group.ok_or_else(|| missing("logGroupName"))?;
+    group_name(group, "logGroupName")?;
+    Ok((group, filter_name(name, "filterName")?))
+}
+
+/// The required `filterPattern` of a filter Put, with its compiled form.
+pub(super) fn required_pattern(src: Option<&str>) -> Result<(&str, FilterPattern), ApiError> {
+    let src = src.ok_or_else(|| missing("filterPattern"))?;
+    Ok((src, compile(src, "filterPattern")?))
+}
+
+/// The `filterNamePrefix` of a filter Describe: at most 512 characters.
+pub(super) fn check_name_prefix(prefix: Option<&str>) -> Result<(), ApiError> {
+    match prefix {
+        Some(p) if p.chars().count() > 512 => Err(constraint(
+            p,
+            "filterNamePrefix",
+            "Member must have length less than or equal to 512",
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn metric_name(value: Option<&str>, member: &str) -> Result<String, ApiError> {
     let v = value.ok_or_else(|| missing(member))?;
     if v.chars().count() > 255 {
@@ -148,17 +176,8 @@ pub(super) async fn put_metric_filter(
     now_ms: i64,
 ) -> Result<Option<Shape>, ApiError> {
     let i: PutInput = parse_input(input, false)?;
-    let group = i
-        .log_group_name
-        .as_deref()
-        .ok_or_else(|| missing("logGroupName"))?;
-    group_name(group, "logGroupName")?;
-    let name = filter_name(i.filter_name.as_deref(), "filterName")?;
-    let pattern_src = i
-        .filter_pattern
-        .as_deref()
-        .ok_or_else(|| missing("filterPattern"))?;
-    let pattern = compile(pattern_src, "filterPattern")?;
+    let (group, name) = group_and_name(i.log_group_name.as_deref(), i.filter_name.as_deref())?;
+    let (pattern_src, pattern) = required_pattern(i.filter_pattern.as_deref())?;
     let mut ts = i
         .metric_transformations
         .ok_or_else(|| missing("metricTransformations"))?;
@@ -240,10 +259,7 @@ pub(super) async fn put_metric_filter(
             "The defaultValue must be a finite number.",
         ));
     }
-    let group_id = api
-        .store
-        .with_catalog(|c| c.groups.get(group).map(|g| g.id))
-        .ok_or_else(group_not_found)?;
+    let group_id = api.store.group_id(group)?;
     let _ddl = api.filter_ddl.lock().await;
     check_put_limits(api, group, group_id, &name, FilterKind::Metric, &pattern)?;
     let def = MetricFilterDef {
@@ -320,15 +336,7 @@ pub(super) fn describe_metric_filters(
     if let Some(g) = &i.log_group_name {
         group_name(g, "logGroupName")?;
     }
-    if let Some(p) = &i.filter_name_prefix {
-        if p.chars().count() > 512 {
-            return Err(constraint(
-                p,
-                "filterNamePrefix",
-                "Member must have length less than or equal to 512",
-            ));
-        }
-    }
+    check_name_prefix(i.filter_name_prefix.as_deref())?;
     if let Some(n) = &i.metric_name {
         if n.chars().count() > 255 {
             return Err(constraint(
@@ -480,16 +488,8 @@ pub(super) async fn delete_filter(
     kind: FilterKind,
 ) -> Result<Option<Shape>, ApiError> {
     let i: DeleteInput = parse_input(input, false)?;
-    let group = i
-        .log_group_name
-        .as_deref()
-        .ok_or_else(|| missing("logGroupName"))?;
-    group_name(group, "logGroupName")?;
-    let name = filter_name(i.filter_name.as_deref(), "filterName")?;
-    let group_id = api
-        .store
-        .with_catalog(|c| c.groups.get(group).map(|g| g.id))
-        .ok_or_else(group_not_found)?;
+    let (group, name) = group_and_name(i.log_group_name.as_deref(), i.filter_name.as_deref())?;
+    let group_id = api.store.group_id(group)?;
     let _ddl = api.filter_ddl.lock().await;
     let key = (group.to_string(), name.clone());
     let exists = api.filters.with(|f| match kind {

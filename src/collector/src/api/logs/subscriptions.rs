@@ -14,9 +14,11 @@ use hostwatch_aws::{ApiError, Shape};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
-use super::errors::{constraint, group_not_found, internal, invalid_parameter, missing};
-use super::filter_events::compile;
-use super::metric_filters::{check_put_limits, delete_filter, filter_name, FilterKind};
+use super::errors::{constraint, internal, invalid_parameter, missing};
+use super::metric_filters::{
+    check_name_prefix, check_put_limits, delete_filter, group_and_name, required_pattern,
+    FilterKind,
+};
 use super::tokens::{list_token, parse_list_token};
 use super::validate::{group_name, range};
 use super::LogsApi;
@@ -53,17 +55,8 @@ pub(super) async fn put_subscription_filter(
     now_ms: i64,
 ) -> Result<Option<Shape>, ApiError> {
     let i: PutInput = parse_input(input, false)?;
-    let group = i
-        .log_group_name
-        .as_deref()
-        .ok_or_else(|| missing("logGroupName"))?;
-    group_name(group, "logGroupName")?;
-    let name = filter_name(i.filter_name.as_deref(), "filterName")?;
-    let pattern_src = i
-        .filter_pattern
-        .as_deref()
-        .ok_or_else(|| missing("filterPattern"))?;
-    let pattern = compile(pattern_src, "filterPattern")?;
+    let (group, name) = group_and_name(i.log_group_name.as_deref(), i.filter_name.as_deref())?;
+    let (pattern_src, pattern) = required_pattern(i.filter_pattern.as_deref())?;
     let destination = i
         .destination_arn
         .as_deref()
@@ -83,10 +76,7 @@ pub(super) async fn put_subscription_filter(
             "Member must satisfy enum value set: [Random, ByLogStream]",
         ));
     }
-    let group_id = api
-        .store
-        .with_catalog(|c| c.groups.get(group).map(|g| g.id))
-        .ok_or_else(group_not_found)?;
+    let group_id = api.store.group_id(group)?;
     match target::parse(destination).map_err(|_| unreachable_destination())? {
         TargetKind::Bus(bus) => {
             let events = api.sinks.events.get().ok_or_else(unreachable_destination)?;
@@ -166,15 +156,7 @@ pub(super) fn describe_subscription_filters(
         .as_deref()
         .ok_or_else(|| missing("logGroupName"))?;
     group_name(group, "logGroupName")?;
-    if let Some(p) = &i.filter_name_prefix {
-        if p.chars().count() > 512 {
-            return Err(constraint(
-                p,
-                "filterNamePrefix",
-                "Member must have length less than or equal to 512",
-            ));
-        }
-    }
+    check_name_prefix(i.filter_name_prefix.as_deref())?;
     let limit = i.limit.unwrap_or(50);
     range(limit, "limit", 1, 50)?;
     let after = i
@@ -182,10 +164,7 @@ pub(super) fn describe_subscription_filters(
         .as_deref()
         .map(|t| parse_list_token(TOKEN_KIND, t))
         .transpose()?;
-    let group_id = api
-        .store
-        .with_catalog(|c| c.groups.get(group).map(|g| g.id))
-        .ok_or_else(group_not_found)?;
+    let group_id = api.store.group_id(group)?;
     let all: BTreeMap<String, SubscriptionDef> = api.filters.with(|f| {
         f.subscription_of(group, group_id)
             .into_iter()

@@ -390,7 +390,8 @@ impl LogStore {
         Ok(out)
     }
 
-    fn group_id(&self, name: &str) -> Result<i64, LogError> {
+    /// The id of the group named `name` (ids are never reused: see the catalog).
+    pub fn group_id(&self, name: &str) -> Result<i64, LogError> {
         self.with_catalog(|c| c.groups.get(name).map(|g| g.id))
             .ok_or(LogError::GroupNotFound)
     }
