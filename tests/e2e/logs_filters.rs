@@ -6,32 +6,6 @@ use serde_json::{json, Value};
 use std::io::{Read, Write};
 use std::time::Duration;
 
-fn setup(c: &Collector, group: &str, stream: &str) {
-    c.aws_json(&["logs", "create-log-group", "--log-group-name", group]);
-    c.aws_json(&[
-        "logs",
-        "create-log-stream",
-        "--log-group-name",
-        group,
-        "--log-stream-name",
-        stream,
-    ]);
-}
-
-fn put(c: &Collector, group: &str, stream: &str, events: &Value) {
-    let out = c.aws_json(&[
-        "logs",
-        "put-log-events",
-        "--log-group-name",
-        group,
-        "--log-stream-name",
-        stream,
-        "--log-events",
-        &events.to_string(),
-    ]);
-    assert!(out.get("rejectedLogEventsInfo").is_none(), "{out}");
-}
-
 fn messages(out: &Value) -> Vec<String> {
     out["events"]
         .as_array()
@@ -45,10 +19,9 @@ fn messages(out: &Value) -> Vec<String> {
 fn filter_log_events_term_and_json_patterns() {
     let dir = tempfile::tempdir().unwrap();
     let c = Collector::start(dir.path());
-    setup(&c, "/e2e/filter", "web");
+    c.create_log_stream("/e2e/filter", "web");
     let t = now_secs() * 1000;
-    put(
-        &c,
+    c.put_log_events(
         "/e2e/filter",
         "web",
         &json!([
@@ -123,7 +96,7 @@ fn filter_log_events_term_and_json_patterns() {
 fn metric_filter_feeds_get_metric_statistics() {
     let dir = tempfile::tempdir().unwrap();
     let c = Collector::start(dir.path());
-    setup(&c, "/e2e/metrics", "api");
+    c.create_log_stream("/e2e/metrics", "api");
     c.aws_json(&[
         "logs",
         "put-metric-filter",
@@ -145,8 +118,7 @@ fn metric_filter_feeds_get_metric_statistics() {
     assert_eq!(out["metricFilters"][0]["filterName"], "latency");
     let now = now_secs();
     let t = now * 1000;
-    put(
-        &c,
+    c.put_log_events(
         "/e2e/metrics",
         "api",
         &json!([
@@ -242,7 +214,7 @@ fn http_sink() -> (u16, std::sync::mpsc::Receiver<String>) {
 fn subscription_filters_deliver_to_file_and_http() {
     let dir = tempfile::tempdir().unwrap();
     let c = Collector::start(dir.path());
-    setup(&c, "/e2e/subs", "app");
+    c.create_log_stream("/e2e/subs", "app");
     let file = dir.path().join("subscription.jsonl");
     c.aws_json(&[
         "logs",
@@ -290,8 +262,7 @@ fn subscription_filters_deliver_to_file_and_http() {
     ]);
     assert_eq!(out["subscriptionFilters"].as_array().unwrap().len(), 2);
     let t = now_secs() * 1000;
-    put(
-        &c,
+    c.put_log_events(
         "/e2e/subs",
         "app",
         &json!([

@@ -6,26 +6,8 @@ use serde_json::json;
 use std::time::Duration;
 
 fn put(c: &Collector, group: &str, stream: &str, events: serde_json::Value) {
-    c.aws_json(&["logs", "create-log-group", "--log-group-name", group]);
-    c.aws_json(&[
-        "logs",
-        "create-log-stream",
-        "--log-group-name",
-        group,
-        "--log-stream-name",
-        stream,
-    ]);
-    let out = c.aws_json(&[
-        "logs",
-        "put-log-events",
-        "--log-group-name",
-        group,
-        "--log-stream-name",
-        stream,
-        "--log-events",
-        &events.to_string(),
-    ]);
-    assert!(out.get("rejectedLogEventsInfo").is_none(), "{out}");
+    c.create_log_stream(group, stream);
+    c.put_log_events(group, stream, &events);
 }
 
 /// Start a query and poll get-query-results until it is Complete.

@@ -10,15 +10,7 @@ use std::time::{Duration, Instant};
 
 /// Create a group and a stream; returns the group's `logGroupArn`.
 fn group_with_stream(c: &Collector, group: &str, stream: &str) -> String {
-    c.aws_json(&["logs", "create-log-group", "--log-group-name", group]);
-    c.aws_json(&[
-        "logs",
-        "create-log-stream",
-        "--log-group-name",
-        group,
-        "--log-stream-name",
-        stream,
-    ]);
+    c.create_log_stream(group, stream);
     let out = c.aws_json(&[
         "logs",
         "describe-log-groups",
@@ -29,19 +21,6 @@ fn group_with_stream(c: &Collector, group: &str, stream: &str) -> String {
         .as_str()
         .unwrap()
         .to_string()
-}
-
-fn put(c: &Collector, group: &str, stream: &str, events: serde_json::Value) {
-    c.aws_json(&[
-        "logs",
-        "put-log-events",
-        "--log-group-name",
-        group,
-        "--log-stream-name",
-        stream,
-        "--log-events",
-        &events.to_string(),
-    ]);
 }
 
 /// Lines a child prints, forwarded as they come.
@@ -72,11 +51,10 @@ fn put_until_seen(
     while start.elapsed() < Duration::from_secs(30) {
         n += 1;
         let msg = format!("{tag} line {n}");
-        put(
-            c,
+        c.put_log_events(
             group,
             stream,
-            json!([{"timestamp": now_secs() * 1000, "message": msg}]),
+            &json!([{"timestamp": now_secs() * 1000, "message": msg}]),
         );
         let until = Instant::now() + Duration::from_secs(2);
         while let Some(left) = until.checked_duration_since(Instant::now()) {
@@ -127,11 +105,10 @@ fn aws_cli_start_live_tail_receives_ingested_lines() {
         .expect("run the aws CLI");
     let lines = lines_of(&mut tail);
     // A line in another group is not shown; the tailed group's line is, while the session runs.
-    put(
-        &c,
+    c.put_log_events(
         "/e2e/quiet",
         "s1",
-        json!([{"timestamp": now_secs() * 1000, "message": "quiet-group line"}]),
+        &json!([{"timestamp": now_secs() * 1000, "message": "quiet-group line"}]),
     );
     let line = put_until_seen(&c, "/e2e/live", "s1", &lines, "live-tail-e2e");
     assert!(line.starts_with("live-tail-e2e line "), "{line}");
@@ -157,11 +134,10 @@ fn aws_cli_export_task_writes_gzip_files() {
     let c = Collector::start(dir.path());
     group_with_stream(&c, "/e2e/export", "host-1");
     let t = now_secs() * 1000;
-    put(
-        &c,
+    c.put_log_events(
         "/e2e/export",
         "host-1",
-        json!([
+        &json!([
             {"timestamp": t - 2000, "message": "first exported line"},
             {"timestamp": t - 1000, "message": "second exported line"}
         ]),
@@ -256,20 +232,18 @@ fn hostwatch_logs_tail_prints_recent_and_follows() {
         "b",
     ]);
     let now = now_secs() * 1000;
-    put(
-        &c,
+    c.put_log_events(
         "/e2e/tail",
         "a",
-        json!([
+        &json!([
             {"timestamp": now - 20 * 60_000, "message": "too old"},
             {"timestamp": now - 5 * 60_000, "message": "recent a"}
         ]),
     );
-    put(
-        &c,
+    c.put_log_events(
         "/e2e/tail",
         "b",
-        json!([{"timestamp": now - 4 * 60_000, "message": "recent b"}]),
+        &json!([{"timestamp": now - 4 * 60_000, "message": "recent b"}]),
     );
     // Without --follow: the last 10 minutes of every stream, merged in time order.
     let out = hostwatch_tail(&c, &["/e2e/tail", "--since", "10m"])
@@ -330,21 +304,19 @@ fn hostwatch_logs_tail_prints_recent_and_follows() {
         .spawn()
         .unwrap();
     let lines = lines_of(&mut filtered);
-    put(
-        &c,
+    c.put_log_events(
         "/e2e/tail",
         "a",
-        json!([{"timestamp": now_secs() * 1000, "message": "INFO not shown"}]),
+        &json!([{"timestamp": now_secs() * 1000, "message": "INFO not shown"}]),
     );
     let line = put_until_seen(&c, "/e2e/tail", "a", &lines, "ERROR-tagged");
     assert!(line.contains("ERROR-tagged line"), "{line}");
     // The session is open now: of one batch, only the matching event arrives.
     let t = now_secs() * 1000;
-    put(
-        &c,
+    c.put_log_events(
         "/e2e/tail",
         "a",
-        json!([
+        &json!([
             {"timestamp": t, "message": "INFO in the session"},
             {"timestamp": t, "message": "ERROR final"}
         ]),

@@ -113,6 +113,35 @@ impl Collector {
         serde_json::from_slice(&out.stdout).expect("aws CLI printed JSON")
     }
 
+    /// `aws logs create-log-group` and `create-log-stream`.
+    pub fn create_log_stream(&self, group: &str, stream: &str) {
+        self.aws_json(&["logs", "create-log-group", "--log-group-name", group]);
+        self.aws_json(&[
+            "logs",
+            "create-log-stream",
+            "--log-group-name",
+            group,
+            "--log-stream-name",
+            stream,
+        ]);
+    }
+
+    /// `aws logs put-log-events` with `events` (a JSON array), failing the test when any event
+    /// is rejected.
+    pub fn put_log_events(&self, group: &str, stream: &str, events: &serde_json::Value) {
+        let out = self.aws_json(&[
+            "logs",
+            "put-log-events",
+            "--log-group-name",
+            group,
+            "--log-stream-name",
+            stream,
+            "--log-events",
+            &events.to_string(),
+        ]);
+        assert!(out.get("rejectedLogEventsInfo").is_none(), "{out}");
+    }
+
     /// Run a Python client script from `tests/py` with this collector's endpoint and keys.
     pub fn python(&self, script: &str, args: &[&str]) -> Output {
         Command::new("python3")
