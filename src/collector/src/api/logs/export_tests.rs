@@ -1,11 +1,10 @@
 //! Export tasks through [`LogsApi::handle`] with a manual clock; files read back with flate2.
 
 use super::*;
+use crate::api::logs::testkit;
 use crate::api::RequestContext;
-use crate::auth::Identity;
 use crate::clock::ManualClock;
 use crate::store::logs::LogStoreOptions;
-use hostwatch_aws::Protocol;
 use serde_json::{json, Value};
 use std::io::Read;
 use std::time::Duration;
@@ -21,18 +20,7 @@ struct H {
 }
 
 fn ctx() -> RequestContext {
-    RequestContext {
-        request_id: "r".into(),
-        identity: Identity {
-            access_key_id: "AK".into(),
-            region: "us-east-1".into(),
-            service: "logs".into(),
-        },
-        protocol: Protocol::AwsJson11,
-        region: "us-east-1".into(),
-        account_id: "123456789012".into(),
-        now_ms: T0,
-    }
+    testkit::ctx(T0)
 }
 
 fn open(dir: &Path, clock: Arc<ManualClock>) -> LogsApi {
@@ -71,17 +59,11 @@ impl H {
     }
 
     async fn call(&self, op: &str, input: Value) -> Result<Value, ApiError> {
-        self.api
-            .handle(op, input, &self.ctx)
-            .await
-            .map(|o| o.map_or(json!({}), |s| s.to_json()))
+        testkit::call(&self.api, &self.ctx, op, input).await
     }
 
     async fn ok(&self, op: &str, input: Value) -> Value {
-        match self.call(op, input.clone()).await {
-            Ok(v) => v,
-            Err(e) => panic!("{op} {input}: {e}"),
-        }
+        testkit::ok(&self.api, &self.ctx, op, input).await
     }
 
     async fn err(&self, op: &str, input: Value) -> (String, String) {

@@ -3,11 +3,9 @@
 
 use super::*;
 use crate::api::events::EventsApi;
-use crate::auth::Identity;
 use crate::clock::{Clock, ManualClock};
 use crate::events::EventService;
 use crate::store::metrics::{MetricStore, StoreOptions};
-use hostwatch_aws::Protocol;
 use hostwatch_model::{DatumValue, Dimension, MetricKey};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -23,18 +21,7 @@ struct H {
 }
 
 fn ctx(now_ms: i64) -> RequestContext {
-    RequestContext {
-        request_id: "r".into(),
-        identity: Identity {
-            access_key_id: "AK".into(),
-            region: "us-east-1".into(),
-            service: "logs".into(),
-        },
-        protocol: Protocol::AwsJson11,
-        region: "us-east-1".into(),
-        account_id: "123456789012".into(),
-        now_ms,
-    }
+    testkit::ctx(now_ms)
 }
 
 impl H {
@@ -77,17 +64,11 @@ impl H {
     }
 
     async fn call(&self, op: &str, input: Value) -> Result<Value, ApiError> {
-        self.api
-            .handle(op, input, &ctx(self.clock.now_ms()))
-            .await
-            .map(|o| o.map_or(json!({}), |s| s.to_json()))
+        testkit::call(&self.api, &ctx(self.clock.now_ms()), op, input).await
     }
 
     async fn ok(&self, op: &str, input: Value) -> Value {
-        match self.call(op, input.clone()).await {
-            Ok(v) => v,
-            Err(e) => panic!("{op} {input}: {e}"),
-        }
+        testkit::ok(&self.api, &ctx(self.clock.now_ms()), op, input).await
     }
 
     async fn err(&self, op: &str, input: Value) -> (String, String) {

@@ -1,11 +1,10 @@
 //! Live Tail sessions driven in-process: frames decoded with the event-stream decoder.
 
 use super::*;
-use crate::auth::Identity;
+use crate::api::logs::testkit;
 use crate::clock::ManualClock;
 use crate::store::logs::LogStoreOptions;
 use hostwatch_aws::eventstream::Decoder;
-use hostwatch_aws::Protocol;
 
 const T0: i64 = 1_700_000_000_000;
 const ARN: &str = "arn:aws:logs:us-east-1:123456789012:log-group:";
@@ -33,18 +32,7 @@ impl H {
         let api = LogsApi::open_with(dir.path(), ManualClock::new(T0), opts)
             .unwrap()
             .with_live_tail_limits(l);
-        let ctx = RequestContext {
-            request_id: "req-1".into(),
-            identity: Identity {
-                access_key_id: "AK".into(),
-                region: "us-east-1".into(),
-                service: "logs".into(),
-            },
-            protocol: Protocol::AwsJson11,
-            region: "us-east-1".into(),
-            account_id: "123456789012".into(),
-            now_ms: T0,
-        };
+        let ctx = testkit::ctx(T0);
         let h = H {
             api,
             ctx,

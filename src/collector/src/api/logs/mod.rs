@@ -32,6 +32,8 @@ mod filter_tests;
 #[cfg(test)]
 mod query_tests;
 #[cfg(test)]
+pub(crate) mod testkit;
+#[cfg(test)]
 mod tests;
 
 use hostwatch_aws::{ApiError, Shape};

@@ -3,9 +3,7 @@
 //! limit.
 
 use super::*;
-use crate::auth::Identity;
 use crate::clock::ManualClock;
-use hostwatch_aws::Protocol;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,18 +28,7 @@ impl H {
             ..LogStoreOptions::default()
         };
         let api = LogsApi::open_with(dir.path(), clock.clone(), opts).unwrap();
-        let ctx = RequestContext {
-            request_id: "req-1".into(),
-            identity: Identity {
-                access_key_id: "AK".into(),
-                region: "us-east-1".into(),
-                service: "logs".into(),
-            },
-            protocol: Protocol::AwsJson11,
-            region: "us-east-1".into(),
-            account_id: "123456789012".into(),
-            now_ms: T0,
-        };
+        let ctx = testkit::ctx(T0);
         H {
             api,
             _clock: clock,
@@ -51,17 +38,11 @@ impl H {
     }
 
     async fn call(&self, op: &str, input: Value) -> Result<Value, ApiError> {
-        self.api
-            .handle(op, input, &self.ctx)
-            .await
-            .map(|o| o.map_or(json!({}), |s| s.to_json()))
+        testkit::call(&self.api, &self.ctx, op, input).await
     }
 
     async fn ok(&self, op: &str, input: Value) -> Value {
-        match self.call(op, input.clone()).await {
-            Ok(v) => v,
-            Err(e) => panic!("{op} {input}: {e}"),
-        }
+        testkit::ok(&self.api, &self.ctx, op, input).await
     }
 
     async fn err(&self, op: &str, input: Value) -> (String, String) {
