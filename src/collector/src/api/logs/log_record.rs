@@ -17,12 +17,11 @@
 
 use hostwatch_aws::{ApiError, Shape};
 use serde::Deserialize;
-use std::borrow::Cow;
 
 use super::errors::{internal, invalid_parameter, missing, NOT_FOUND};
 use super::LogsApi;
 use crate::api::{parse_input, RequestContext};
-use crate::insights::row::{Event, Row};
+use crate::insights::row::discover;
 use crate::store::StoreError;
 
 #[derive(Debug, Deserialize)]
@@ -92,15 +91,7 @@ pub(super) async fn get_log_record(
         .with("@logStream", stream.as_str())
         .with("@message", event.message.as_str())
         .with("@timestamp", event.timestamp.to_string().as_str());
-    let row = Row::from_event(Event {
-        timestamp: event.timestamp,
-        ingestion_time: event.ingestion_time,
-        message: Cow::Borrowed(&event.message),
-        log_stream: Cow::Borrowed(&stream),
-        log: Cow::Borrowed(&log),
-        ptr: (group_id, stream_id, seq),
-    });
-    for (name, value) in row.json_fields() {
+    for (name, value) in discover(&event.message) {
         if name.starts_with('@') {
             continue;
         }
@@ -114,6 +105,8 @@ pub(super) async fn get_log_record(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::insights::row::Event;
+    use std::borrow::Cow;
 
     #[test]
     fn pointers_round_trip_and_garbage_is_refused() {
