@@ -321,6 +321,22 @@ mod tests {
     }
 
     #[test]
+    fn a_temporary_file_left_by_a_crash_is_not_a_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = paths(dir.path());
+        let opts = FetchOptions::default();
+        apply(&p, Op::Replace, &Source::Default, ModeArg::OnPremise, &opts).unwrap();
+        let target = p.drop_dir().join("file_half.json");
+        write_atomic(&target, b"{}").unwrap();
+        std::fs::remove_file(&target).unwrap();
+        // What a crash between the write and the rename leaves behind.
+        let leftover = p.drop_dir().join(".file_half.json.tmp");
+        std::fs::write(&leftover, b"{ not json").unwrap();
+        assert_eq!(names(&p), vec!["default"]);
+        assert!(validate_dir(&p).is_ok());
+    }
+
+    #[test]
     fn a_config_json_ctl_did_not_make_is_kept_on_append_and_replaced_on_fetch() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();

@@ -83,9 +83,12 @@ fn default_agent_bin() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("hostwatch-agent"))
 }
 
-/// Write `bytes` to `path` through a temporary file and a rename.
+/// Write `bytes` to `path` through a temporary file and a rename. The temporary file is
+/// `.NAME.tmp` beside it: hidden and `.tmp`, the two kinds of name `config::read_dir` skips, so
+/// one left by a crash is never read as a config source.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension("json.tmp-write");
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = path.with_file_name(format!(".{name}.tmp"));
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, path)
 }
