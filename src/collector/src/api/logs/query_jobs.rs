@@ -197,7 +197,7 @@ impl QueryJobs {
                 return Err(StartError::TooManyQueries);
             }
             let job = Arc::new(Job::new(
-                new_id(),
+                crate::alarms::events::uuid_v4(),
                 self.next_seq.fetch_add(1, Ordering::Relaxed),
                 now,
                 spec,
@@ -283,20 +283,6 @@ fn evict(jobs: &mut HashMap<String, Arc<Job>>, now: i64) {
             jobs.remove(&id);
         }
     }
-}
-
-/// A query id in the form AWS uses (a UUID).
-fn new_id() -> String {
-    let b: [u8; 16] = rand::random();
-    let h = hex::encode(b);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
 }
 
 /// How a run ended early.
