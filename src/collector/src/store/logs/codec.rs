@@ -90,7 +90,23 @@ pub fn visit(
     buf: &mut Vec<u8>,
     mut f: impl FnMut(i64, &str),
 ) -> Result<(), StoreError> {
-    let corrupt = |what: &str| StoreError::Corrupt(format!("log block: {what}"));
+    decompress_into(blob, buf)?;
+    let payload = &buf[..];
+    walk_payload(payload, min_ts, max_ts, count, |_, ts, start, end| {
+        let message = std::str::from_utf8(&payload[start..end])
+            .map_err(|_| corrupt("message is not UTF-8"))?;
+        f(ts, message);
+        Ok(())
+    })
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(format!("log block: {what}"))
+}
+
+/// Check a blob's header and decompress its payload into `buf` (cleared first, reused between
+/// calls).
+pub fn decompress_into(blob: &[u8], buf: &mut Vec<u8>) -> Result<(), StoreError> {
     let (&version, rest) = blob.split_first().ok_or_else(|| corrupt("empty blob"))?;
     if version != VERSION {
         return Err(corrupt(&format!("unknown version {version}")));
@@ -112,7 +128,20 @@ pub fn visit(
     if n != raw_len {
         return Err(corrupt("payload length mismatch"));
     }
-    let payload = &buf[..];
+    Ok(())
+}
+
+/// Walk a decompressed payload that must hold exactly `count` events starting at `min_ts`,
+/// none after `max_ts`: `f(index, timestamp, message start, message end)`, with byte offsets
+/// into `payload` (the message bytes are not checked here). Events are handed over as they
+/// are checked; an error from `f` stops the walk.
+pub fn walk_payload(
+    payload: &[u8],
+    min_ts: i64,
+    max_ts: i64,
+    count: usize,
+    mut f: impl FnMut(usize, i64, usize, usize) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
     let mut seen = 0usize;
     let mut pos = 0usize;
     let mut ts = min_ts;
@@ -131,14 +160,12 @@ pub fn visit(
             .checked_add(len)
             .filter(|e| *e <= payload.len())
             .ok_or_else(|| corrupt("truncated message"))?;
-        let message =
-            std::str::from_utf8(&payload[pos..end]).map_err(|_| corrupt("message is not UTF-8"))?;
-        pos = end;
-        seen += 1;
-        if seen > count {
+        if seen >= count {
             return Err(corrupt("more events than recorded"));
         }
-        f(ts, message);
+        f(seen, ts, pos, end)?;
+        pos = end;
+        seen += 1;
     }
     if seen != count {
         return Err(corrupt("fewer events than recorded"));

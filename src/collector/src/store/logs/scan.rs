@@ -20,7 +20,7 @@ use rusqlite::params;
 use std::sync::Arc;
 
 use super::reader::{Key, EVENT_OVERHEAD};
-use super::{LogError, LogStore, MAX_BLOCK_SPAN_MS};
+use super::{codec, LogError, LogStore, MAX_BLOCK_SPAN_MS};
 use crate::logs_pattern::FilterPattern;
 use crate::store::StoreError;
 
@@ -170,7 +170,7 @@ fn scan_blocking(
             match rows.next()? {
                 Some(r) => {
                     let blob = r.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?;
-                    decompress(blob, &mut payload)?;
+                    codec::decompress_into(blob, &mut payload).map_err(|e| in_block(e, b.id))?;
                     true
                 }
                 // Deleted by a retention sweep or a stream deletion since the index was read.
@@ -198,32 +198,39 @@ fn scan_blocking(
             None => 0,
         };
         let mut next_hit = 0usize;
-        walk(&payload, b, |i, ts, start, end| {
-            let key = Key::new(ts, b.first_seq + i as i64);
-            if key < q.from || ts >= q.end_ts {
-                return Ok(());
-            }
-            if needle_len > 0 {
-                while next_hit < hits.len() && hits[next_hit] < start {
-                    next_hit += 1;
-                }
-                if next_hit == hits.len() || hits[next_hit] + needle_len > end {
+        codec::walk_payload(
+            &payload,
+            b.min_ts,
+            b.max_ts,
+            b.count,
+            |i, ts, start, end| {
+                let key = Key::new(ts, b.first_seq + i as i64);
+                if key < q.from || ts >= q.end_ts {
                     return Ok(());
                 }
-            }
-            let msg = std::str::from_utf8(&payload[start..end])
-                .map_err(|_| StoreError::Corrupt("log block: message is not UTF-8".into()))?;
-            if pattern.matches(msg) {
-                page.events.push(ScanEvent {
-                    stream_id: b.stream_id,
-                    timestamp: ts,
-                    seq: key.seq,
-                    ingestion_time: b.ingestion_time,
-                    message: msg.to_string(),
-                });
-            }
-            Ok(())
-        })?;
+                if needle_len > 0 {
+                    while next_hit < hits.len() && hits[next_hit] < start {
+                        next_hit += 1;
+                    }
+                    if next_hit == hits.len() || hits[next_hit] + needle_len > end {
+                        return Ok(());
+                    }
+                }
+                let msg = std::str::from_utf8(&payload[start..end])
+                    .map_err(|_| StoreError::Corrupt("log block: message is not UTF-8".into()))?;
+                if pattern.matches(msg) {
+                    page.events.push(ScanEvent {
+                        stream_id: b.stream_id,
+                        timestamp: ts,
+                        seq: key.seq,
+                        ingestion_time: b.ingestion_time,
+                        message: msg.to_string(),
+                    });
+                }
+                Ok(())
+            },
+        )
+        .map_err(|e| in_block(e, b.id))?;
         if page.events.len() != before {
             page.events.sort_unstable_by_key(ScanEvent::key);
             full = trim(&mut page.events, max_events, q.max_bytes);
@@ -261,79 +268,11 @@ fn trim(events: &mut Vec<ScanEvent>, max_events: usize, max_bytes: usize) -> boo
     full
 }
 
-/// Decompress a block blob (format in [`super::codec`]) into `out`.
-fn decompress(blob: &[u8], out: &mut Vec<u8>) -> Result<(), StoreError> {
-    let corrupt = |w: &str| StoreError::Corrupt(format!("log block: {w}"));
-    if blob.len() < 5 || blob[0] != 1 {
-        return Err(corrupt("bad header"));
-    }
-    let mut lb = [0u8; 4];
-    lb.copy_from_slice(&blob[1..5]);
-    let raw_len = u32::from_le_bytes(lb) as usize;
-    if raw_len > super::codec::MAX_PAYLOAD {
-        return Err(corrupt("payload too large"));
-    }
-    out.clear();
-    out.resize(raw_len, 0);
-    let n = lz4_flex::block::decompress_into(&blob[5..], out)
-        .map_err(|e| corrupt(&format!("decompression failed: {e}")))?;
-    if n != raw_len {
-        return Err(corrupt("payload length mismatch"));
-    }
-    Ok(())
-}
-
-/// Visit the events of a decompressed payload in place: `f(index, timestamp, message start,
-/// message end)` (byte offsets into `payload`).
-fn walk(
-    payload: &[u8],
-    b: &BlockMeta,
-    mut f: impl FnMut(usize, i64, usize, usize) -> Result<(), StoreError>,
-) -> Result<(), StoreError> {
-    let corrupt = |w: &str| StoreError::Corrupt(format!("log block {}: {w}", b.id));
-    let mut pos = 0usize;
-    let mut ts = b.min_ts;
-    let mut i = 0usize;
-    while pos < payload.len() {
-        let delta = varint(payload, &mut pos).ok_or_else(|| corrupt("bad timestamp"))?;
-        ts = i64::try_from(delta)
-            .ok()
-            .and_then(|d| ts.checked_add(d))
-            .filter(|t| *t <= b.max_ts)
-            .ok_or_else(|| corrupt("timestamp out of range"))?;
-        let len = varint(payload, &mut pos).ok_or_else(|| corrupt("bad length"))?;
-        let end = usize::try_from(len)
-            .ok()
-            .and_then(|l| pos.checked_add(l))
-            .filter(|e| *e <= payload.len())
-            .ok_or_else(|| corrupt("truncated message"))?;
-        if i >= b.count {
-            return Err(corrupt("more events than recorded"));
-        }
-        f(i, ts, pos, end)?;
-        pos = end;
-        i += 1;
-    }
-    if i != b.count {
-        return Err(corrupt("fewer events than recorded"));
-    }
-    Ok(())
-}
-
-fn varint(buf: &[u8], pos: &mut usize) -> Option<u64> {
-    let mut v: u64 = 0;
-    let mut shift = 0u32;
-    loop {
-        let b = *buf.get(*pos)?;
-        *pos += 1;
-        if shift >= 64 || (shift == 63 && b > 1) {
-            return None;
-        }
-        v |= u64::from(b & 0x7f) << shift;
-        if b & 0x80 == 0 {
-            return Some(v);
-        }
-        shift += 7;
+/// A block's corruption error, naming the block.
+fn in_block(e: StoreError, id: i64) -> StoreError {
+    match e {
+        StoreError::Corrupt(m) => StoreError::Corrupt(format!("{m} (block {id})")),
+        other => other,
     }
 }
 
