@@ -166,7 +166,7 @@ pub fn read(
         } else {
             page.sort_unstable_by_key(|e| std::cmp::Reverse(e.key()));
         }
-        full = trim(&mut page, max_events, q.max_bytes);
+        full = trim(&mut page, max_events, q.max_bytes, |e| e.message.len());
     }
     if !forward {
         page.reverse();
@@ -174,16 +174,23 @@ pub fn read(
     Ok(page)
 }
 
-/// Keep the best-first prefix that fits the budgets; `true` when the page is full (an event was
-/// dropped or the count is reached).
-fn trim(page: &mut Vec<StoredEvent>, max_events: usize, max_bytes: usize) -> bool {
+/// Keep the best-first prefix of `page` that fits the budgets (at most `max_events`, at most
+/// `max_bytes` counted as AWS counts them, but always the first event); `true` when the page is
+/// full (an event was dropped or the count is reached). `message_len` is an event's message
+/// length in bytes. GetLogEvents and FilterLogEvents pages both end here.
+pub(super) fn trim<T>(
+    page: &mut Vec<T>,
+    max_events: usize,
+    max_bytes: usize,
+    message_len: impl Fn(&T) -> usize,
+) -> bool {
     let mut bytes = 0usize;
     let mut keep = 0usize;
     for e in page.iter() {
         if keep == max_events {
             break;
         }
-        let size = e.message.len() + EVENT_OVERHEAD;
+        let size = message_len(e) + EVENT_OVERHEAD;
         if keep > 0 && bytes + size > max_bytes {
             break;
         }

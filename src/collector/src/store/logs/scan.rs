@@ -19,7 +19,7 @@
 use rusqlite::params;
 use std::sync::Arc;
 
-use super::reader::{Key, EVENT_OVERHEAD};
+use super::reader::{trim, Key};
 use super::{codec, LogError, LogStore, MAX_BLOCK_SPAN_MS};
 use crate::logs_pattern::FilterPattern;
 use crate::store::StoreError;
@@ -233,7 +233,9 @@ fn scan_blocking(
         .map_err(|e| in_block(e, b.id))?;
         if page.events.len() != before {
             page.events.sort_unstable_by_key(ScanEvent::key);
-            full = trim(&mut page.events, max_events, q.max_bytes);
+            full = trim(&mut page.events, max_events, q.max_bytes, |e| {
+                e.message.len()
+            });
         }
     }
     if let Some(boundary) = budget_stop {
@@ -246,26 +248,6 @@ fn scan_blocking(
             .map(|e| Key::new(e.timestamp, e.seq.saturating_add(1)));
     }
     Ok(page)
-}
-
-/// Keep the first events that fit the budgets; `true` when the page is full.
-fn trim(events: &mut Vec<ScanEvent>, max_events: usize, max_bytes: usize) -> bool {
-    let mut bytes = 0usize;
-    let mut keep = 0usize;
-    for e in events.iter() {
-        if keep == max_events {
-            break;
-        }
-        let size = e.message.len() + EVENT_OVERHEAD;
-        if keep > 0 && bytes + size > max_bytes {
-            break;
-        }
-        bytes += size;
-        keep += 1;
-    }
-    let full = keep < events.len() || keep == max_events;
-    events.truncate(keep);
-    full
 }
 
 /// A block's corruption error, naming the block.
