@@ -283,31 +283,13 @@ impl Watcher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ship::credentials::CredentialProvider;
-    use crate::ship::imds::ImdsClient;
-    use crate::ship::ssm::ssm_endpoint;
+    use crate::ship::ssm::tests::client;
     use crate::ship::test_server::{Reply, TestServer};
     use std::sync::{Arc, Mutex};
 
     const V1: &str =
         r#"{"metrics":{"metrics_collected":{"mem":{"measurement":["mem_used_percent"]}}}}"#;
     const V2: &str = r#"{"metrics":{"metrics_collected":{"cpu":{"totalcpu":true,"measurement":["usage_idle"]}}}}"#;
-
-    fn client(url: &str) -> SsmClient {
-        let env: crate::ship::EnvLookup = Arc::new(|k| match k {
-            "AWS_ACCESS_KEY_ID" => Some("AK".into()),
-            "AWS_SECRET_ACCESS_KEY" => Some("SK".into()),
-            _ => None,
-        });
-        let imds = Arc::new(ImdsClient::new("http://127.0.0.1:9", true).unwrap());
-        let creds = Arc::new(CredentialProvider::new(env, imds));
-        SsmClient::new(
-            ssm_endpoint(Some(url), "us-east-1").unwrap(),
-            "us-east-1",
-            creds,
-        )
-        .unwrap()
-    }
 
     fn answer(value: &str, version: i64) -> Reply {
         let body = serde_json::json!({"Parameter": {"Name": "/fleet/web", "Type": "String",

@@ -246,11 +246,12 @@ pub async fn get_parameter(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::ship::test_server::{Reply, TestServer};
 
-    fn client(url: &str) -> SsmClient {
+    /// A client of the SSM endpoint at `url` (us-east-1) with static test keys.
+    pub(crate) fn client(url: &str) -> SsmClient {
         let env: crate::ship::EnvLookup = Arc::new(|k| match k {
             "AWS_ACCESS_KEY_ID" => Some("AK".into()),
             "AWS_SECRET_ACCESS_KEY" => Some("SK".into()),
