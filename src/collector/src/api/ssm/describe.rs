@@ -4,7 +4,7 @@
 use hostwatch_aws::{ApiError, Shape};
 use serde::Deserialize;
 
-use super::common::{self, internal, make_token, max_results, read_token, validation};
+use super::common::{self, max_results, read_token, validation};
 use super::filters::{self, RawFilter, RawOldFilter};
 use super::{RequestContext, SsmApi};
 use crate::api::parse_input;
@@ -39,43 +39,27 @@ pub fn describe_parameters(
     };
     let limit = max_results(input.max_results, 50, 10)?;
     let after = input.next_token.as_deref().map(read_token).transpose()?;
-    let want_tags = filters::needs_tags(&filters);
-    let mut page: Vec<(String, Shape)> = Vec::new();
-    let mut next = None;
-    for rec in api.store.all_latest(after.as_deref()).map_err(internal)? {
-        let tags = if want_tags {
-            api.store.tags(&rec.name).map_err(internal)?
-        } else {
-            Vec::new()
-        };
-        if !filters::matches(&filters, &rec, &tags) {
-            continue;
-        }
-        if page.len() == limit {
-            next = page.last().map(|(n, _)| make_token(n));
-            break;
-        }
-        let shape = Shape::obj()
-            .with("Name", rec.name.as_str())
-            .with("ARN", common::arn(&ctx.region, &ctx.account_id, &rec.name))
-            .with("Type", rec.ptype.as_str())
-            .with_opt("KeyId", rec.key_id.clone())
-            .with("LastModifiedDate", Shape::Timestamp(rec.modified_ms))
-            .with("LastModifiedUser", rec.modified_user.as_str())
-            .with_opt("Description", rec.description.clone())
-            .with_opt("AllowedPattern", rec.allowed_pattern.clone())
-            .with("Version", rec.version)
-            .with("Tier", rec.tier.as_str())
-            .with("Policies", Shape::List(Vec::new()))
-            .with("DataType", rec.data_type.as_str());
-        page.push((rec.name.clone(), shape));
-    }
-    Ok(Some(
-        Shape::obj()
-            .with(
-                "Parameters",
-                Shape::List(page.into_iter().map(|(_, s)| s).collect()),
-            )
-            .with_opt("NextToken", next),
-    ))
+    let page = filters::page(
+        api,
+        &filters,
+        after.as_deref(),
+        limit,
+        |_| true,
+        |rec| {
+            Ok(Shape::obj()
+                .with("Name", rec.name.as_str())
+                .with("ARN", common::arn(&ctx.region, &ctx.account_id, &rec.name))
+                .with("Type", rec.ptype.as_str())
+                .with_opt("KeyId", rec.key_id.clone())
+                .with("LastModifiedDate", Shape::Timestamp(rec.modified_ms))
+                .with("LastModifiedUser", rec.modified_user.as_str())
+                .with_opt("Description", rec.description.clone())
+                .with_opt("AllowedPattern", rec.allowed_pattern.clone())
+                .with("Version", rec.version)
+                .with("Tier", rec.tier.as_str())
+                .with("Policies", Shape::List(Vec::new()))
+                .with("DataType", rec.data_type.as_str()))
+        },
+    )?;
+    Ok(Some(page))
 }

@@ -8,10 +8,11 @@
 //! `Label` and `tag:` keys (the path is its own argument). Labels are not modelled, so a
 //! `Label` filter matches nothing.
 
-use hostwatch_aws::ApiError;
+use hostwatch_aws::{ApiError, Shape};
 use serde::Deserialize;
 
-use super::common::check_path;
+use super::common::{check_path, internal, make_token};
+use super::SsmApi;
 use crate::store::ssm::StoredVersion;
 
 /// One `ParameterStringFilter` as sent.
@@ -181,6 +182,47 @@ pub fn parse_old(raw: &[RawOldFilter]) -> Result<Vec<Filter>, ApiError> {
         });
     }
     Ok(out)
+}
+
+/// One page of the latest versions (in name order, after the token's name `after`) that `keep`
+/// accepts and pass `filters`, at most `limit`, each rendered by `shape`: the reply of
+/// DescribeParameters and GetParametersByPath, `{"Parameters": [...], "NextToken"}`.
+pub fn page(
+    api: &SsmApi,
+    filters: &[Filter],
+    after: Option<&str>,
+    limit: usize,
+    keep: impl Fn(&StoredVersion) -> bool,
+    mut shape: impl FnMut(&StoredVersion) -> Result<Shape, ApiError>,
+) -> Result<Shape, ApiError> {
+    let want_tags = needs_tags(filters);
+    let mut page: Vec<(String, Shape)> = Vec::new();
+    let mut next = None;
+    for rec in api.store.all_latest(after).map_err(internal)? {
+        if !keep(&rec) {
+            continue;
+        }
+        let tags = if want_tags {
+            api.store.tags(&rec.name).map_err(internal)?
+        } else {
+            Vec::new()
+        };
+        if !matches(filters, &rec, &tags) {
+            continue;
+        }
+        if page.len() == limit {
+            next = page.last().map(|(n, _)| make_token(n));
+            break;
+        }
+        let s = shape(&rec)?;
+        page.push((rec.name.clone(), s));
+    }
+    Ok(Shape::obj()
+        .with(
+            "Parameters",
+            Shape::List(page.into_iter().map(|(_, s)| s).collect()),
+        )
+        .with_opt("NextToken", next))
 }
 
 /// `true` when any filter needs the parameter's tags.

@@ -178,36 +178,15 @@ pub fn get_parameters_by_path(
     let limit = max_results(input.max_results, 10, 10)?;
     let after = input.next_token.as_deref().map(read_token).transpose()?;
     let decrypt = input.with_decryption.unwrap_or(false);
-    let want_tags = filters::needs_tags(&filters);
-    let mut page = Vec::new();
-    let mut next = None;
-    for rec in api.store.all_latest(after.as_deref()).map_err(internal)? {
-        if !common::under_path(&rec.name, path, recursive) {
-            continue;
-        }
-        let tags = if want_tags {
-            api.store.tags(&rec.name).map_err(internal)?
-        } else {
-            Vec::new()
-        };
-        if !filters::matches(&filters, &rec, &tags) {
-            continue;
-        }
-        if page.len() == limit {
-            next = page.last().map(|(n, _): &(String, Shape)| make_token(n));
-            break;
-        }
-        let shape = api.parameter_shape(&rec, decrypt, None, ctx)?;
-        page.push((rec.name.clone(), shape));
-    }
-    Ok(Some(
-        Shape::obj()
-            .with(
-                "Parameters",
-                Shape::List(page.into_iter().map(|(_, s)| s).collect()),
-            )
-            .with_opt("NextToken", next),
-    ))
+    let page = filters::page(
+        api,
+        &filters,
+        after.as_deref(),
+        limit,
+        |rec| common::under_path(&rec.name, path, recursive),
+        |rec| api.parameter_shape(rec, decrypt, None, ctx),
+    )?;
+    Ok(Some(page))
 }
 
 /// GetParameterHistory: every retained version, oldest first.
