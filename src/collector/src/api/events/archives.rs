@@ -103,20 +103,28 @@ pub async fn create(api: &EventsApi, input: Value, now_ms: i64) -> Result<Option
         created_ms: now_ms,
     };
     let entry = ArchiveEntry {
-        archive: archive.clone(),
+        archive,
         pattern: compiled,
         usable: true,
     };
-    s.change(Job::PutArchive(archive), |c| {
-        c.archives.insert(name.to_string(), entry);
+    put(api, entry).await
+}
+
+/// Store `entry` (new or changed) and answer as CreateArchive and UpdateArchive do.
+async fn put(api: &EventsApi, entry: ArchiveEntry) -> Result<Option<Shape>, ApiError> {
+    let s = &api.service;
+    let name = entry.archive.name.clone();
+    let created = entry.archive.created_ms;
+    s.change(Job::PutArchive(entry.archive.clone()), |c| {
+        c.archives.insert(name.clone(), entry);
     })
     .await
     .map_err(internal)?;
     Ok(Some(
         Shape::obj()
-            .with("ArchiveArn", s.archive_arn(name))
+            .with("ArchiveArn", s.archive_arn(&name))
             .with("State", ENABLED)
-            .with("CreationTime", Shape::Timestamp(now_ms)),
+            .with("CreationTime", Shape::Timestamp(created)),
     ))
 }
 
@@ -217,10 +225,10 @@ pub async fn update(api: &EventsApi, input: Value) -> Result<Option<Shape>, ApiE
     refuse_kms(&input)?;
     let s = &api.service;
     let _ddl = s.ddl().await;
-    let mut archive = get(api, name)?;
     let mut entry = s
         .with_config(|c| c.archives.get(name).cloned())
         .ok_or_else(|| archive_not_found(name))?;
+    let archive = &mut entry.archive;
     if let Some(d) = description {
         archive.description = Some(d.to_string());
     }
@@ -232,19 +240,7 @@ pub async fn update(api: &EventsApi, input: Value) -> Result<Option<Shape>, ApiE
         entry.pattern = compiled;
         entry.usable = true;
     }
-    entry.archive = archive.clone();
-    let created = archive.created_ms;
-    s.change(Job::PutArchive(archive), |c| {
-        c.archives.insert(name.to_string(), entry);
-    })
-    .await
-    .map_err(internal)?;
-    Ok(Some(
-        Shape::obj()
-            .with("ArchiveArn", s.archive_arn(name))
-            .with("State", ENABLED)
-            .with("CreationTime", Shape::Timestamp(created)),
-    ))
+    put(api, entry).await
 }
 
 /// DeleteArchive (its events go with it).
