@@ -300,7 +300,7 @@ impl WizardArgs {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use clap::Parser;
 
@@ -310,7 +310,8 @@ mod tests {
         args: WizardArgs,
     }
 
-    fn parse(flags: &[&str]) -> Result<WizardArgs, clap::Error> {
+    /// The wizard's flags as clap parses them from `flags`.
+    pub(crate) fn parse(flags: &[&str]) -> Result<WizardArgs, clap::Error> {
         let mut argv = vec!["wizard"];
         argv.extend_from_slice(flags);
         Cli::try_parse_from(argv).map(|c| c.args)

@@ -183,18 +183,9 @@ pub fn run_with<R: BufRead, W: Write>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
-
-    #[derive(Parser)]
-    struct Cli {
-        #[command(flatten)]
-        args: WizardArgs,
-    }
 
     fn args(flags: &[&str]) -> WizardArgs {
-        let mut argv = vec!["wizard"];
-        argv.extend_from_slice(flags);
-        Cli::try_parse_from(argv).unwrap().args
+        args::tests::parse(flags).unwrap()
     }
 
     #[test]
