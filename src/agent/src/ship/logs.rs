@@ -9,7 +9,7 @@
 //! it takes, and never drops a batch for a transient reason); this client only classifies each
 //! outcome ([`LogsError::is_retryable`], [`LogsError::is_resource_not_found`]).
 
-use super::aws_error::{parse_error, AwsErrorInfo};
+use super::aws_error::AwsErrorInfo;
 use super::credentials::{CredentialProvider, CredentialsError};
 use super::endpoint::{service_endpoint, Endpoint, EndpointError};
 use super::metrics::{prepare_body, PreparedBody};
@@ -18,8 +18,6 @@ use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The awsJson 1.1 content type.
-pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 /// The SigV4 signing name.
 pub const SIGNING_SERVICE: &str = "logs";
 /// The target prefix.
@@ -148,40 +146,25 @@ impl LogsClient {
         op: &'static str,
         prepared: &PreparedBody,
     ) -> Result<Value, LogsError> {
-        let creds = self.svc.credentials.credentials().await?;
-        let headers: Vec<(String, String)> = vec![
-            ("Content-Type".into(), CONTENT_TYPE.into()),
-            ("X-Amz-Target".into(), format!("{TARGET_PREFIX}.{op}")),
-        ];
-        let target = self.svc.target();
-        let reply = signed::post(
-            &self.svc.http,
-            target,
-            &creds,
-            headers,
-            prepared,
-            REQUEST_TIMEOUT,
-        )
-        .await
-        .map_err(|e| LogsError::Transport {
-            endpoint: self.svc.endpoint.url.to_string(),
+        let bytes = self
+            .svc
+            .json_call(TARGET_PREFIX, op, prepared, REQUEST_TIMEOUT)
+            .await
+            .map_err(|e| match e {
+                signed::JsonCallError::Credentials(c) => LogsError::Credentials(c),
+                signed::JsonCallError::Transport(message) => LogsError::Transport {
+                    endpoint: self.svc.endpoint.url.to_string(),
+                    message,
+                },
+                signed::JsonCallError::Service(info) => LogsError::Service { op, info },
+            })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Value::Object(Default::default()));
+        }
+        serde_json::from_slice(&bytes).map_err(|e| LogsError::Response {
+            op,
             message: e.to_string(),
-        })?;
-        let (status, bytes) = (reply.status, reply.body);
-        if (200..300).contains(&status) {
-            if bytes.iter().all(u8::is_ascii_whitespace) {
-                return Ok(Value::Object(Default::default()));
-            }
-            return serde_json::from_slice(&bytes).map_err(|e| LogsError::Response {
-                op,
-                message: e.to_string(),
-            });
-        }
-        let info: AwsErrorInfo = parse_error(status, None, &bytes);
-        if info.is_expired_credentials() {
-            self.svc.credentials.invalidate();
-        }
-        Err(LogsError::Service { op, info })
+        })
     }
 
     /// One signed call of a streaming operation (`StartLiveTail`): on a 2xx answer the response
@@ -192,10 +175,7 @@ impl LogsClient {
         body: Vec<u8>,
     ) -> Result<reqwest::Response, LogsError> {
         let creds = self.svc.credentials.credentials().await?;
-        let headers: Vec<(String, String)> = vec![
-            ("Content-Type".into(), CONTENT_TYPE.into()),
-            ("X-Amz-Target".into(), format!("{TARGET_PREFIX}.{op}")),
-        ];
+        let headers = signed::json_headers(TARGET_PREFIX, op);
         let target = self.svc.target();
         let prepared = PreparedBody {
             bytes: body,
@@ -213,11 +193,10 @@ impl LogsClient {
             return Ok(resp);
         }
         let bytes = resp.bytes().await.map_err(transport)?;
-        let info: AwsErrorInfo = parse_error(status, None, &bytes);
-        if info.is_expired_credentials() {
-            self.svc.credentials.invalidate();
-        }
-        Err(LogsError::Service { op, info })
+        Err(LogsError::Service {
+            op,
+            info: self.svc.error_of(status, &bytes),
+        })
     }
 
     /// `CreateLogGroup`, with `logGroupClass` when given; "already exists" is success.

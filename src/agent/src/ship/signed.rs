@@ -4,9 +4,11 @@
 //! and, for a gzip body, `Content-Encoding` are added here, then the request is signed (the
 //! payload hash covers the bytes as sent) and sent. The answer comes back raw: the status, the
 //! `x-amzn-query-error` header (CloudWatch's query-compatible errors) and the body, for the
-//! caller to interpret.
+//! caller to interpret. [`Service::json_call`] is the awsJson 1.1 exchange the Logs and SSM
+//! clients share (headers, credentials, signing, error parsing).
 
-use super::credentials::CredentialProvider;
+use super::aws_error::{parse_error, AwsErrorInfo};
+use super::credentials::{CredentialProvider, CredentialsError};
 use super::endpoint::Endpoint;
 use super::metrics::PreparedBody;
 use hostwatch_aws::sigv4::{sign, SignableRequest};
@@ -66,6 +68,60 @@ impl Service {
             service: self.signing_name,
         }
     }
+
+    /// The AWS error of a non-2xx answer; credentials the service calls expired are dropped
+    /// from the cache so that the next call fetches fresh ones.
+    pub fn error_of(&self, status: u16, body: &[u8]) -> AwsErrorInfo {
+        let info = parse_error(status, None, body);
+        if info.is_expired_credentials() {
+            self.credentials.invalidate();
+        }
+        info
+    }
+
+    /// One signed awsJson 1.1 call of `target_prefix.op` with `body`: the body of a 2xx answer
+    /// (unparsed: each client reads it its own way), else why not.
+    pub async fn json_call(
+        &self,
+        target_prefix: &str,
+        op: &str,
+        body: &PreparedBody,
+        timeout: Duration,
+    ) -> Result<Vec<u8>, JsonCallError> {
+        let creds = self
+            .credentials
+            .credentials()
+            .await
+            .map_err(JsonCallError::Credentials)?;
+        let headers = json_headers(target_prefix, op);
+        let reply = post(&self.http, self.target(), &creds, headers, body, timeout)
+            .await
+            .map_err(|e| JsonCallError::Transport(e.to_string()))?;
+        if (200..300).contains(&reply.status) {
+            return Ok(reply.body);
+        }
+        Err(JsonCallError::Service(
+            self.error_of(reply.status, &reply.body),
+        ))
+    }
+}
+
+/// Why [`Service::json_call`] failed.
+#[derive(Debug)]
+pub enum JsonCallError {
+    Credentials(CredentialsError),
+    /// The exchange itself failed (connection, timeout); the message says how.
+    Transport(String),
+    /// The service answered with an error.
+    Service(AwsErrorInfo),
+}
+
+/// The headers of an awsJson 1.1 call of `target_prefix.op`.
+pub fn json_headers(target_prefix: &str, op: &str) -> Vec<(String, String)> {
+    vec![
+        ("Content-Type".into(), "application/x-amz-json-1.1".into()),
+        ("X-Amz-Target".into(), format!("{target_prefix}.{op}")),
+    ]
 }
 
 /// A raw answer.

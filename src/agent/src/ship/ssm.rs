@@ -9,7 +9,7 @@
 //! config wizard stores its result, `hostwatch ctl` fetches configs): they build the standard
 //! credential chain from the process environment.
 
-use super::aws_error::{parse_error, AwsErrorInfo};
+use super::aws_error::AwsErrorInfo;
 use super::credentials::{process_env, CredentialProvider, CredentialsError};
 use super::endpoint::{service_endpoint, Endpoint, EndpointError};
 use super::imds::{ImdsClient, ImdsError};
@@ -19,7 +19,6 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
 
-const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 const SIGNING_SERVICE: &str = "ssm";
 const TARGET_PREFIX: &str = "AmazonSSM";
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
@@ -119,40 +118,26 @@ impl SsmClient {
     }
 
     async fn call(&self, op: &'static str, body: Value) -> Result<Value, SsmError> {
-        let creds = self.svc.credentials.credentials().await?;
-        let headers: Vec<(String, String)> = vec![
-            ("Content-Type".into(), CONTENT_TYPE.into()),
-            ("X-Amz-Target".into(), format!("{TARGET_PREFIX}.{op}")),
-        ];
-        let target = self.svc.target();
         let prepared = PreparedBody {
             bytes: body.to_string().into_bytes(),
             gzip: false,
         };
-        let reply = signed::post(
-            &self.svc.http,
-            target,
-            &creds,
-            headers,
-            &prepared,
-            REQUEST_TIMEOUT,
-        )
-        .await
-        .map_err(|e| SsmError::Transport {
-            endpoint: self.svc.endpoint.url.to_string(),
+        let bytes = self
+            .svc
+            .json_call(TARGET_PREFIX, op, &prepared, REQUEST_TIMEOUT)
+            .await
+            .map_err(|e| match e {
+                signed::JsonCallError::Credentials(c) => SsmError::Credentials(c),
+                signed::JsonCallError::Transport(message) => SsmError::Transport {
+                    endpoint: self.svc.endpoint.url.to_string(),
+                    message,
+                },
+                signed::JsonCallError::Service(info) => SsmError::Service { op, info },
+            })?;
+        serde_json::from_slice(&bytes).map_err(|e| SsmError::Response {
+            op,
             message: e.to_string(),
-        })?;
-        if (200..300).contains(&reply.status) {
-            return serde_json::from_slice(&reply.body).map_err(|e| SsmError::Response {
-                op,
-                message: e.to_string(),
-            });
-        }
-        let info = parse_error(reply.status, None, &reply.body);
-        if info.is_expired_credentials() {
-            self.svc.credentials.invalidate();
-        }
-        Err(SsmError::Service { op, info })
+        })
     }
 
     /// `GetParameter`; `name` may carry a `:version` selector.
